@@ -1,0 +1,36 @@
+"""The HTTP intake API (Flask): routes, auth, error mapping. No business logic lives here."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask
+
+from shared.config import Settings, get_settings
+
+MAX_BODY_BYTES = 1024 * 1024
+
+
+def register_blueprints(app: Flask) -> None:
+    """Attach every route module."""
+    from services.api.routes import health, letter_types, letters
+
+    for module in (health, letter_types, letters):
+        app.register_blueprint(module.bp)
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    """Build the API for settings (read from the environment when not given)."""
+    from services.api.context import register_context
+    from services.api.problems import register_error_handlers
+
+    settings = settings or get_settings()
+    app = Flask(__name__)
+    app.config.update(MAX_CONTENT_LENGTH=MAX_BODY_BYTES, JSON_SORT_KEYS=False)
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    register_context(app, settings)
+    register_error_handlers(app)
+    register_blueprints(app)
+    logging.getLogger("suratdesa").setLevel(logging.INFO)
+    return app

@@ -1,0 +1,40 @@
+"""Per-request resources: settings, one database session, the task queue."""
+
+from __future__ import annotations
+
+from flask import Flask, current_app, g
+from sqlmodel import Session
+
+from shared.config import Settings
+from shared.db import get_engine
+from shared.queue import TaskQueue
+
+
+def settings() -> Settings:
+    """The app's settings."""
+    return current_app.extensions["suratdesa.settings"]  # type: ignore[no-any-return]
+
+
+def task_queue() -> TaskQueue:
+    """The app's task producer."""
+    return current_app.extensions["suratdesa.queue"]  # type: ignore[no-any-return]
+
+
+def db_session() -> Session:
+    """The request's session, opened on first use and closed when the request ends."""
+    if "db_session" not in g:
+        g.db_session = Session(get_engine(settings()), expire_on_commit=False)
+    return g.db_session  # type: ignore[no-any-return]
+
+
+def _close_session(_error: BaseException | None) -> None:
+    session = g.pop("db_session", None)
+    if session is not None:
+        session.close()
+
+
+def register_context(app: Flask, settings: Settings) -> None:
+    """Attach settings and the queue to the app, and close sessions after each request."""
+    app.extensions["suratdesa.settings"] = settings
+    app.extensions["suratdesa.queue"] = TaskQueue(settings)
+    app.teardown_appcontext(_close_session)

@@ -1,0 +1,94 @@
+"""Letters: submit, read, list, download, and the officials' actions."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import Any
+
+from flask import Blueprint, Response, jsonify, request, url_for
+
+from services.api.auth import current_client, require_official
+from services.api.context import db_session, settings, task_queue
+from services.api.payloads import json_body, letter_json, reason_from, query_filters
+from shared.errors import NotFound, WrongStatus
+from shared.letters import workflow
+from shared.models import LetterStatus
+from shared.queue import ISSUE_LETTER, RENDER_DRAFT
+from shared.storage import LetterFiles
+
+log = logging.getLogger(__name__)
+bp = Blueprint("letters", __name__, url_prefix="/api/v1/letters")
+
+
+@bp.post("")
+def submit():  # type: ignore[no-untyped-def]
+    """Validate, store (committed), then enqueue; 202 with the letter."""
+    client = current_client()
+    letter = workflow.submit_letter(session=db_session(), settings=settings(), client=client, body=json_body())
+    log.info("letter %s submitted by client %s", letter.id, client.id)
+    task_queue().enqueue(RENDER_DRAFT, letter.id)
+    response = jsonify(letter_json(db_session(), letter))
+    response.status_code = 202
+    response.headers["Location"] = url_for("letters.show", letter_id=letter.id)
+    return response
+
+
+@bp.get("")
+def index():  # type: ignore[no-untyped-def]
+    """The letters the caller may see, newest first, with a cursor for the next page."""
+    filters = query_filters(request.args)
+    letters, next_cursor = workflow.list_letters(session=db_session(), client=current_client(), **filters)
+    return jsonify(items=[letter_json(db_session(), letter, with_events=False) for letter in letters],
+                   next_cursor=next_cursor)
+
+
+@bp.get("/<uuid:letter_id>")
+def show(letter_id: uuid.UUID):  # type: ignore[no-untyped-def]
+    """One letter with its events."""
+    letter = workflow.visible_letter(db_session(), current_client(), letter_id)
+    return jsonify(letter_json(db_session(), letter))
+
+
+def _pdf_response(letter_id: uuid.UUID, kind: str, filename: str) -> Response:
+    data = LetterFiles(settings()).read(letter_id, kind)
+    if data is None:
+        raise NotFound("berkas PDF tidak ditemukan")
+    response = Response(data, mimetype="application/pdf")
+    response.headers["Content-Disposition"] = f'inline; filename="{filename}"'
+    return response
+
+
+@bp.get("/<uuid:letter_id>/draft.pdf")
+def draft_pdf(letter_id: uuid.UUID):  # type: ignore[no-untyped-def]
+    """The draft PDF once the worker has rendered it (409 before)."""
+    letter = workflow.visible_letter(db_session(), current_client(), letter_id)
+    if letter.status == LetterStatus.SUBMITTED:
+        raise WrongStatus("Konsep surat belum selesai dibuat; coba lagi sebentar lagi.")
+    return _pdf_response(letter.id, "draft", f"konsep-{letter.type}-{letter.id.hex[:8]}.pdf")
+
+
+def _act(action: Any, letter_id: uuid.UUID, **kwargs: Any) -> Response:
+    letter = action(session=db_session(), letter_id=letter_id, actor=require_official(), **kwargs)
+    log.info("letter %s is now %s", letter.id, letter.status)
+    return jsonify(letter_json(db_session(), letter))
+
+
+@bp.post("/<uuid:letter_id>/approve")
+def approve(letter_id: uuid.UUID):  # type: ignore[no-untyped-def]
+    """An official approves; the worker then issues the letter."""
+    response = _act(workflow.approve_letter, letter_id)
+    task_queue().enqueue(ISSUE_LETTER, letter_id)
+    return response
+
+
+@bp.post("/<uuid:letter_id>/reject")
+def reject(letter_id: uuid.UUID):  # type: ignore[no-untyped-def]
+    """An official rejects a draft with a reason."""
+    return _act(workflow.reject_letter, letter_id, reason=reason_from(json_body()))
+
+
+@bp.post("/<uuid:letter_id>/revoke")
+def revoke(letter_id: uuid.UUID):  # type: ignore[no-untyped-def]
+    """An official revokes an issued letter with a reason."""
+    return _act(workflow.revoke_letter, letter_id, reason=reason_from(json_body()))

@@ -1,0 +1,200 @@
+"""The `suratdesa` command: schema, villages, clients, and running the API and the worker."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import click
+
+from shared.config import get_settings
+from shared.db import session_scope, upgrade_schema
+from shared.errors import DomainError, TemplateError
+from shared.letters.catalog import load_catalog
+from shared.models import Role
+
+
+def _fail(message: str) -> None:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(1)
+
+
+@click.group()
+def main() -> None:
+    """suratdesa: letters for village offices."""
+
+
+def initialise() -> None:
+    """Check the letter templates, bring the schema up to date, create the demo village and keys."""
+    from shared import accounts
+    from shared.letters.setup import ensure_village_keys
+
+    settings = get_settings()
+    try:
+        load_catalog(settings.templates_dir)
+    except TemplateError as exc:
+        _fail(f"letter template: {exc}")
+    upgrade_schema(settings)
+    with session_scope(settings) as session:
+        accounts.ensure_demo_village(session)
+        ensure_village_keys(session, settings)
+
+
+@main.command()
+def init() -> None:
+    """Bring the database schema up to date (idempotent)."""
+    initialise()
+    click.echo("database is up to date")
+
+
+@main.group()
+def villages() -> None:
+    """Manage villages."""
+
+
+@villages.command("create")
+@click.option("--code", required=True, help="Short code used in letter numbers, e.g. Ds.Cjk")
+@click.option("--name", required=True, help="Village name without 'Desa', e.g. Cijengkol")
+@click.option("--district", required=True, help="Kecamatan, e.g. Caringin")
+@click.option("--regency", required=True, help="Kabupaten, e.g. Sukabumi")
+@click.option("--province", default="", help="Provinsi, e.g. Jawa Barat")
+def villages_create(code: str, name: str, district: str, regency: str, province: str) -> None:
+    """Add a village (and its development signing key)."""
+    from shared import accounts
+    from shared.letters.setup import ensure_village_keys
+
+    settings = get_settings()
+    with session_scope(settings) as session:
+        try:
+            village = accounts.create_village(session, code=code, name=name, district=district,
+                                              regency=regency, province=province)
+        except DomainError as exc:
+            _fail(exc.detail)
+        ensure_village_keys(session, settings)
+    click.echo(f"village {village.code} created")
+
+
+@main.group()
+def clients() -> None:
+    """Manage API clients (hamlet posts and officials)."""
+
+
+@clients.command("create")
+@click.option("--name", required=True)
+@click.option("--role", type=click.Choice([r.value for r in Role]), required=True)
+@click.option("--village", "village_code", default=None, help="Village code; optional with one village")
+def clients_create(name: str, role: str, village_code: str | None) -> None:
+    """Create a client; its token is printed alone on the last line (it is not stored)."""
+    from shared import accounts
+
+    with session_scope(get_settings()) as session:
+        try:
+            village = accounts.find_village(session, village_code)
+            _client, token = accounts.create_client(session, name=name, role=Role(role), village=village)
+        except DomainError as exc:
+            _fail(exc.detail)
+    click.echo(f"client {name} ({role}, village {village.code}) created; its token:")
+    click.echo(token)
+
+
+@clients.command("list")
+def clients_list() -> None:
+    """List clients (never their tokens)."""
+    from shared import accounts
+
+    with session_scope(get_settings()) as session:
+        for client, village in accounts.list_clients(session):
+            state = f"revoked {client.revoked_at:%Y-%m-%d}" if client.revoked_at else "active"
+            click.echo(f"{client.name}\t{client.role}\t{village.code}\t{state}")
+
+
+@clients.command("revoke")
+@click.argument("name")
+def clients_revoke(name: str) -> None:
+    """Refuse a client's token from now on."""
+    from shared import accounts
+
+    with session_scope(get_settings()) as session:
+        try:
+            accounts.revoke_client(session, name)
+        except DomainError as exc:
+            _fail(exc.detail)
+    click.echo(f"client {name} revoked")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1")
+@click.option("--port", default=8000, type=int)
+@click.option("--workers", default=2, type=int, help="gunicorn worker processes")
+def api(host: str, port: int, workers: int) -> None:
+    """Run the HTTP API under gunicorn."""
+    os.execvp(sys.executable, [sys.executable, "-m", "gunicorn", "services.api.wsgi:app",
+                               "--bind", f"{host}:{port}", "--workers", str(workers),
+                               "--timeout", "30", "--graceful-timeout", "10", "--access-logfile", "-"])
+
+
+@main.command()
+@click.option("--concurrency", default=2, type=int)
+def worker(concurrency: int) -> None:
+    """Run a Celery worker."""
+    os.execvp(sys.executable, [sys.executable, "-m", "celery", "-A", "services.worker.app", "worker",
+                               "--loglevel", "INFO", "--concurrency", str(concurrency),
+                               "--without-gossip", "--without-mingle"])
+
+
+def _first_clients() -> list[tuple[str, str, str]]:
+    from shared import accounts
+
+    with session_scope(get_settings()) as session:
+        if accounts.has_clients(session):
+            return []
+        village = accounts.find_village(session, None)
+        made = []
+        for name, role in (("pos-dusun-1", Role.POST), ("petugas-desa", Role.OFFICIAL)):
+            _client, token = accounts.create_client(session, name=name, role=role, village=village)
+            made.append((name, role.value, token))
+        return made
+
+
+def _stop(children: list[subprocess.Popen[bytes]]) -> None:
+    for child in children:
+        if child.poll() is None:
+            child.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + 15
+    for child in children:
+        try:
+            child.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1")
+@click.option("--port", default=8000, type=int)
+def dev(host: str, port: int) -> None:
+    """Init, then run the API and one worker until Ctrl-C or SIGTERM."""
+    initialise()
+    made = _first_clients()
+    me = [sys.executable, "-m", "services.cli"]
+    children = [subprocess.Popen([*me, "api", "--host", host, "--port", str(port)]),
+                subprocess.Popen([*me, "worker", "--concurrency", "1"])]
+    stopping = []
+    signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
+    signal.signal(signal.SIGINT, lambda *_: stopping.append(True))
+    click.echo(f"suratdesa is running at http://{host}:{port} (Ctrl-C stops it)")
+    for name, role, token in made:
+        click.echo(f"  {role} client '{name}' token: {token}")
+    if not made:
+        click.echo("  clients exist already; make one with: suratdesa clients create --name N --role post")
+    while not stopping and all(child.poll() is None for child in children):
+        time.sleep(0.2)
+    _stop(children)
+    sys.exit(0 if stopping else 1)
+
+
+if __name__ == "__main__":
+    main()

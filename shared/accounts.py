@@ -1,0 +1,115 @@
+"""Villages and API clients (hamlet posts and officials); tokens are kept only as hashes."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, func, select
+
+from shared.errors import DomainError, NotFound
+from shared.models import Client, Role, Village, utcnow
+
+VILLAGE_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{1,31}$")
+
+DEMO_VILLAGE: dict[str, Any] = {
+    "code": "Ds.Cjk",
+    "name": "Cijengkol",
+    "district": "Caringin",
+    "regency": "Sukabumi",
+    "province": "Jawa Barat",
+    "profile": {
+        "office_address": "Jl. Raya Cijengkol No. 1, Kecamatan Caringin, Kabupaten Sukabumi 43154",
+        "signers": [
+            {"name": "Budi Contoh", "position": "Kepala Desa Cijengkol"},
+        ],
+    },
+}
+
+
+def hash_token(token: str) -> str:
+    """The stored form of a token: tokens carry 256 random bits, so one SHA-256 is enough."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_village(session: Session, *, code: str, name: str, district: str, regency: str,
+                   province: str = "", profile: dict[str, Any] | None = None) -> Village:
+    """Add a village; its code is what letter numbers and the CLI call it."""
+    if not VILLAGE_CODE.match(code):
+        raise DomainError(f"kode desa '{code}' tidak valid (huruf, angka, titik, strip; 2-32 karakter)")
+    default_signer = {"name": "-", "position": f"Kepala Desa {name}"}
+    village = Village(code=code, name=name, district=district, regency=regency, province=province,
+                      profile=profile or {"office_address": "", "signers": [default_signer]})
+    session.add(village)
+    try:
+        session.commit()
+    except IntegrityError as exc:
+        session.rollback()
+        raise DomainError(f"desa dengan kode '{code}' sudah ada") from exc
+    return village
+
+
+def ensure_demo_village(session: Session) -> Village | None:
+    """Create Desa Cijengkol when the deployment has no village yet."""
+    if session.exec(select(func.count()).select_from(Village)).one():
+        return None
+    return create_village(session, **DEMO_VILLAGE)
+
+
+def find_village(session: Session, code: str | None) -> Village:
+    """The village with code; without a code, the only village there is."""
+    if code is not None:
+        village = session.exec(select(Village).where(Village.code == code)).first()
+        if village is None:
+            raise NotFound(f"desa dengan kode '{code}' tidak ada")
+        return village
+    villages = session.exec(select(Village).limit(2)).all()
+    if len(villages) != 1:
+        raise DomainError("ada lebih dari satu desa (atau belum ada): sebutkan --village KODE")
+    return villages[0]
+
+
+def create_client(session: Session, *, name: str, role: Role, village: Village) -> tuple[Client, str]:
+    """A new client and its token; the token is shown once and only its hash is stored."""
+    token = secrets.token_urlsafe(32)
+    client = Client(name=name, role=role.value, village_id=village.id, token_hash=hash_token(token))
+    session.add(client)
+    try:
+        session.commit()
+    except IntegrityError as exc:
+        session.rollback()
+        raise DomainError(f"klien bernama '{name}' sudah ada") from exc
+    return client, token
+
+
+def authenticate(session: Session, token: str) -> Client | None:
+    """The active client holding token, if any."""
+    client = session.exec(select(Client).where(Client.token_hash == hash_token(token))).first()
+    if client is None or client.revoked_at is not None:
+        return None
+    return client
+
+
+def list_clients(session: Session) -> list[tuple[Client, Village]]:
+    """Every client with its village, oldest first."""
+    query = select(Client, Village).join(Village).order_by(Client.id)
+    return list(session.exec(query).all())
+
+
+def revoke_client(session: Session, name: str) -> Client:
+    """Refuse the client's token from now on."""
+    client = session.exec(select(Client).where(Client.name == name)).first()
+    if client is None:
+        raise NotFound(f"klien bernama '{name}' tidak ada")
+    client.revoked_at = client.revoked_at or utcnow()
+    session.add(client)
+    session.commit()
+    return client
+
+
+def has_clients(session: Session) -> bool:
+    """Whether any client exists (the dev runner creates two on first start)."""
+    return bool(session.exec(select(func.count()).select_from(Client)).one())

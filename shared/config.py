@@ -1,0 +1,84 @@
+"""Settings: the one place that reads the environment."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from functools import cached_property
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class VillageKey(BaseModel):
+    """A village's production signing key: a PKCS#12 file (e.g. from BSrE) and its password."""
+
+    pkcs12: Path
+    password: SecretStr
+
+
+class Settings(BaseSettings):
+    """Every knob of the service, read from the environment (see README, "Configuration")."""
+
+    model_config = SettingsConfigDict(env_prefix="", extra="ignore", frozen=True)
+
+    suratdesa_home: Path = Field(default=Path("var"))
+    suratdesa_env: str = Field(default="development")
+    database_url: str | None = None
+    broker_url: str | None = None
+    public_base_url: str = "http://127.0.0.1:8000"
+    # Letters are dated in the village's local time (WIB by default).
+    letter_timezone: str = "Asia/Jakarta"
+    letter_templates_dir: Path | None = None
+    # Worker limits; the Redis visibility timeout is derived from them (see shared.queue).
+    task_soft_time_limit: int = 60
+    task_time_limit: int = 90
+    enqueue_timeout: float = 1.5
+    # Letter numbers: the pattern's placeholders are classification, seq, village_code, roman_month,
+    # month and year. A village profile may override it.
+    number_pattern: str = "{classification}/{seq:03d}/{village_code}/{roman_month}/{year}"
+    # Production keys per village code, as JSON: {"Ds.Cjk": {"pkcs12": "/keys/cjk.p12", "password": "..."}}.
+    # A village without one signs with a key from the deployment's development CA.
+    signing_keys: dict[str, VillageKey] = Field(default_factory=dict)
+    # Further CA certificates (PEM) that verification trusts, e.g. the BSrE root.
+    trusted_ca_files: list[Path] = Field(default_factory=list)
+
+    @cached_property
+    def home(self) -> Path:
+        return self.suratdesa_home.resolve()
+
+    @property
+    def db_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.home / 'suratdesa.db'}"
+
+    @property
+    def broker(self) -> str:
+        return self.broker_url or f"sqla+sqlite:///{self.home / 'broker.db'}"
+
+    @property
+    def pdf_dir(self) -> Path:
+        return self.home / "pdf"
+
+    @property
+    def keys_dir(self) -> Path:
+        return self.home / "keys"
+
+    @property
+    def templates_dir(self) -> Path:
+        if self.letter_templates_dir:
+            return self.letter_templates_dir.resolve()
+        return Path(__file__).resolve().parent.parent / "templates" / "letters"
+
+    def today(self) -> date:
+        """Today's date where the letters are signed."""
+        return datetime.now(ZoneInfo(self.letter_timezone)).date()
+
+    @property
+    def is_production(self) -> bool:
+        return self.suratdesa_env == "production"
+
+
+def get_settings() -> Settings:
+    """Read the settings from the environment."""
+    return Settings()

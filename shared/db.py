@@ -1,0 +1,89 @@
+"""One engine per process, sessions, and the schema (Alembic) for both SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, event
+from sqlmodel import Session, create_engine
+
+from shared.config import Settings
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+
+_engines: dict[tuple[int, str], Engine] = {}
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+    # WAL lets the API read while the worker writes; busy_timeout makes writers queue instead of failing.
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=15000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def _sqlite_begin(conn) -> None:  # type: ignore[no-untyped-def]
+    # BEGIN IMMEDIATE takes the write lock up front, so two writers never deadlock on lock upgrade.
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def make_engine(url: str) -> Engine:
+    """A new engine for url, with the SQLite settings a multi-process service needs."""
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"timeout": 15, "check_same_thread": False})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        # Let SQLAlchemy, not pysqlite, decide when a transaction starts.
+        event.listen(engine, "connect", lambda conn, _rec: setattr(conn, "isolation_level", None))
+        event.listen(engine, "begin", _sqlite_begin)
+        return engine
+    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5, pool_timeout=5,
+                         connect_args={"connect_timeout": 3})
+
+
+def get_engine(settings: Settings) -> Engine:
+    """The engine of this process for the configured database (made anew after a fork)."""
+    key = (os.getpid(), settings.db_url)
+    if key not in _engines:
+        if settings.db_url.startswith("sqlite"):
+            settings.home.mkdir(parents=True, exist_ok=True)
+        _engines[key] = make_engine(settings.db_url)
+    return _engines[key]
+
+
+def dispose_engines() -> None:
+    """Drop inherited connections, e.g. in a worker child after fork."""
+    for engine in _engines.values():
+        engine.dispose(close=False)
+    _engines.clear()
+
+
+@contextmanager
+def session_scope(settings: Settings) -> Iterator[Session]:
+    """A session closed when the block ends; the caller commits."""
+    session = Session(get_engine(settings), expire_on_commit=False)
+    try:
+        yield session
+    finally:
+        session.close()
+
+
+def alembic_config(url: str) -> Config:
+    """Alembic configured for the package's migrations and the given database."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return config
+
+
+def upgrade_schema(settings: Settings) -> None:
+    """Bring the schema up to the newest migration; a no-op when it already is."""
+    config = alembic_config(settings.db_url)
+    with get_engine(settings).begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")

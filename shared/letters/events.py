@@ -1,0 +1,58 @@
+"""The audit trail: every change to a letter is an event chained by hash to the one before."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from shared.models import LetterEvent, as_utc, utcnow
+
+GENESIS = "0" * 64
+
+
+def event_hash(*, prev_hash: str, letter_id: uuid.UUID, type: str, actor: str, at: datetime,
+               detail: dict[str, Any]) -> str:
+    """SHA-256 over the previous hash and this event's content, in a canonical JSON form."""
+    moment = as_utc(at)
+    assert moment is not None
+    body = json.dumps([prev_hash, str(letter_id), type, actor, moment.isoformat(timespec="microseconds"),
+                       detail], sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(body.encode()).hexdigest()
+
+
+def letter_events(session: Session, letter_id: uuid.UUID) -> list[LetterEvent]:
+    """A letter's events, oldest first."""
+    query = select(LetterEvent).where(LetterEvent.letter_id == letter_id).order_by(col(LetterEvent.id))
+    return list(session.exec(query).all())
+
+
+def record_event(session: Session, *, letter_id: uuid.UUID, type: str, actor: str,
+                 detail: dict[str, Any] | None = None) -> LetterEvent:
+    """Add an event to the session (the caller commits it with the change it describes)."""
+    last = session.exec(select(LetterEvent.hash).where(LetterEvent.letter_id == letter_id)
+                        .order_by(col(LetterEvent.id).desc()).limit(1)).first()
+    prev_hash = last or GENESIS
+    at = utcnow()
+    detail = detail or {}
+    digest = event_hash(prev_hash=prev_hash, letter_id=letter_id, type=type, actor=actor, at=at, detail=detail)
+    event = LetterEvent(letter_id=letter_id, type=type, actor=actor, at=at, detail=detail,
+                        prev_hash=prev_hash, hash=digest)
+    session.add(event)
+    return event
+
+
+def chain_problem(events: list[LetterEvent]) -> str | None:
+    """Why a letter's event chain does not verify (edited, removed or reordered events), or None."""
+    prev_hash = GENESIS
+    for event in events:
+        expected = event_hash(prev_hash=prev_hash, letter_id=event.letter_id, type=event.type,
+                              actor=event.actor, at=event.at, detail=event.detail)
+        if event.prev_hash != prev_hash or event.hash != expected:
+            return f"event {event.id} ({event.type}) does not match the chain"
+        prev_hash = event.hash
+    return None

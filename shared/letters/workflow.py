@@ -1,0 +1,149 @@
+"""The life of a letter: submit, draft, approve, reject, revoke. Every change is compare-and-set."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session, col, select, update
+
+from shared.config import Settings
+from shared.errors import FieldError, Forbidden, NotFound, ValidationFailed, WrongStatus
+from shared.letters.catalog import load_catalog
+from shared.letters.compose import build_document, default_signer
+from shared.letters.events import record_event
+from shared.letters.intake import validate_request
+from shared.letters.rendering import render_letter_pdf
+from shared.models import Client, Letter, LetterStatus, Role, Village, utcnow
+from shared.storage import LetterFiles
+
+Status = LetterStatus
+
+
+def actor_name(client: Client) -> str:
+    """How a client appears in the audit trail."""
+    return f"{client.role}:{client.name}"
+
+
+def transition(session: Session, letter_id: uuid.UUID, *, source: Status, target: Status,
+               **values: Any) -> bool:
+    """Move a letter from source to target only if it is still in source (one winner under races)."""
+    statement = (update(Letter).where(col(Letter.id) == letter_id, col(Letter.status) == source.value)
+                 .values(status=target.value, updated_at=utcnow(), **values))
+    return session.exec(statement).rowcount == 1  # type: ignore[attr-defined]
+
+
+def submit_letter(*, session: Session, settings: Settings, client: Client, body: Any) -> Letter:
+    """Check a request, store it as `submitted` with its first event, and commit."""
+    request = validate_request(body, load_catalog(settings.templates_dir))
+    letter = Letter(village_id=client.village_id, client_id=client.id, type=request.letter_type.code,
+                    status=Status.SUBMITTED.value, applicant=request.applicant, fields=request.fields)
+    session.add(letter)
+    session.flush()
+    record_event(session, letter_id=letter.id, type="submitted", actor=actor_name(client))
+    session.commit()
+    return letter
+
+
+def visible_letter(session: Session, client: Client, letter_id: uuid.UUID) -> Letter:
+    """The letter if client may see it: a post its own, an official its village's; else NotFound."""
+    letter = session.get(Letter, letter_id)
+    if letter is None or not _may_see(client, letter):
+        raise NotFound("surat tidak ditemukan")
+    return letter
+
+
+def _may_see(client: Client, letter: Letter) -> bool:
+    if client.role == Role.OFFICIAL:
+        return letter.village_id == client.village_id
+    return letter.client_id == client.id
+
+
+def _encode_cursor(letter: Letter) -> str:
+    raw = json.dumps([letter.created_at.isoformat(), letter.id.hex]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
+    try:
+        created, hex_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        return datetime.fromisoformat(created), uuid.UUID(hex=hex_id)
+    except (ValueError, TypeError, binascii.Error) as exc:
+        raise ValidationFailed([FieldError("cursor", "kursor tidak valid")]) from exc
+
+
+def list_letters(*, session: Session, client: Client, status: str | None = None, type: str | None = None,
+                 cursor: str | None = None, limit: int = 20) -> tuple[list[Letter], str | None]:
+    """The letters client may see, newest first, a page at a time."""
+    query = select(Letter).where(Letter.village_id == client.village_id)
+    if client.role != Role.OFFICIAL:
+        query = query.where(Letter.client_id == client.id)
+    if status is not None:
+        query = query.where(Letter.status == status)
+    if type is not None:
+        query = query.where(Letter.type == type)
+    if cursor:
+        created, last_id = _decode_cursor(cursor)
+        query = query.where((col(Letter.created_at) < created)
+                            | ((col(Letter.created_at) == created) & (col(Letter.id) < last_id)))
+    query = query.order_by(col(Letter.created_at).desc(), col(Letter.id).desc()).limit(limit + 1)
+    letters = list(session.exec(query).all())
+    more = len(letters) > limit
+    return letters[:limit], (_encode_cursor(letters[limit - 1]) if more else None)
+
+
+def render_draft(*, session: Session, settings: Settings, letter_id: uuid.UUID) -> bool:
+    """Render and store the draft PDF, then move `submitted` -> `awaiting_approval`. Safe to repeat."""
+    letter = session.get(Letter, letter_id)
+    if letter is None or letter.status != Status.SUBMITTED:
+        return False
+    village = session.get(Village, letter.village_id)
+    letter_type = load_catalog(settings.templates_dir).types[letter.type]
+    document = build_document(letter_type=letter_type, village=village, applicant=letter.applicant,
+                              fields=letter.fields, signer=default_signer(village),
+                              letter_date=settings.today())
+    LetterFiles(settings).write(letter.id, "draft", render_letter_pdf(document))
+    if not transition(session, letter.id, source=Status.SUBMITTED, target=Status.AWAITING_APPROVAL):
+        session.rollback()
+        return False
+    record_event(session, letter_id=letter.id, type="draft_rendered", actor="worker")
+    session.commit()
+    return True
+
+
+def _official_transition(session: Session, *, letter_id: uuid.UUID, actor: Client, source: Status,
+                         target: Status, event: str, detail: dict[str, Any], **values: Any) -> Letter:
+    if actor.role != Role.OFFICIAL:
+        raise Forbidden("hanya petugas desa yang boleh melakukan tindakan ini")
+    letter = visible_letter(session, actor, letter_id)
+    if not transition(session, letter.id, source=source, target=target, **values):
+        session.rollback()
+        raise WrongStatus(f"surat berstatus '{letter.status}', tindakan ini hanya untuk status '{source}'")
+    record_event(session, letter_id=letter.id, type=event, actor=actor_name(actor), detail=detail)
+    session.commit()
+    session.refresh(letter)
+    return letter
+
+
+def approve_letter(*, session: Session, letter_id: uuid.UUID, actor: Client) -> Letter:
+    """An official approves a draft; the worker then numbers, signs and issues it."""
+    return _official_transition(session, letter_id=letter_id, actor=actor, source=Status.AWAITING_APPROVAL,
+                                target=Status.APPROVED, event="approved", detail={})
+
+
+def reject_letter(*, session: Session, letter_id: uuid.UUID, actor: Client, reason: str) -> Letter:
+    """An official turns a draft down, with the reason kept and shown."""
+    return _official_transition(session, letter_id=letter_id, actor=actor, source=Status.AWAITING_APPROVAL,
+                                target=Status.REJECTED, event="rejected", detail={"reason": reason},
+                                reason=reason)
+
+
+def revoke_letter(*, session: Session, letter_id: uuid.UUID, actor: Client, reason: str) -> Letter:
+    """An official withdraws an issued letter; its verification page then says DICABUT."""
+    return _official_transition(session, letter_id=letter_id, actor=actor, source=Status.ISSUED,
+                                target=Status.REVOKED, event="revoked", detail={"reason": reason},
+                                reason=reason, revoked_at=utcnow())

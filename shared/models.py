@@ -1,0 +1,126 @@
+"""Database tables (SQLModel) and the public shapes built from them."""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, DateTime, String, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware, in UTC."""
+    return datetime.now(UTC)
+
+
+def as_utc(moment: datetime | None) -> datetime | None:
+    """SQLite hands back naive datetimes; everything we store is UTC."""
+    if moment is None or moment.tzinfo is not None:
+        return moment
+    return moment.replace(tzinfo=UTC)
+
+
+def _timestamp(**kwargs: Any) -> Any:
+    return Field(sa_column=Column(DateTime(timezone=True), **kwargs))
+
+
+class Role(enum.StrEnum):
+    POST = "post"
+    OFFICIAL = "official"
+
+
+class LetterStatus(enum.StrEnum):
+    SUBMITTED = "submitted"
+    AWAITING_APPROVAL = "awaiting_approval"
+    APPROVED = "approved"
+    ISSUED = "issued"
+    REJECTED = "rejected"
+    REVOKED = "revoked"
+    FAILED = "failed"
+
+
+class Village(SQLModel, table=True):
+    """A village office; every client and every letter belongs to one."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(sa_column=Column(String(32), unique=True, nullable=False))
+    name: str = Field(max_length=100)
+    district: str = Field(max_length=100)
+    regency: str = Field(max_length=100)
+    province: str = Field(default="", max_length=100)
+    profile: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = _timestamp(nullable=False, default=utcnow)
+
+
+class Client(SQLModel, table=True):
+    """A caller of the API: a hamlet post or an official. Only a hash of its token is kept."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(sa_column=Column(String(100), unique=True, nullable=False))
+    role: str = Field(max_length=16)
+    village_id: int = Field(foreign_key="village.id", index=True)
+    token_hash: str = Field(sa_column=Column(String(64), unique=True, nullable=False))
+    created_at: datetime = _timestamp(nullable=False, default=utcnow)
+    revoked_at: datetime | None = _timestamp(nullable=True)
+
+
+class Letter(SQLModel, table=True):
+    """One resident's request and, once issued, the letter itself."""
+
+    __table_args__ = (
+        UniqueConstraint("village_id", "number", name="uq_letter_village_number"),
+        UniqueConstraint("village_id", "number_scope", "number_year", "number_seq", name="uq_letter_sequence"),
+    )
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    village_id: int = Field(foreign_key="village.id", index=True)
+    client_id: int = Field(foreign_key="client.id", index=True)
+    type: str = Field(max_length=40, index=True)
+    status: str = Field(max_length=24, index=True)
+    applicant: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    fields: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    number: str | None = Field(default=None, max_length=80)
+    number_scope: str | None = Field(default=None, max_length=40)
+    number_year: int | None = None
+    number_seq: int | None = None
+    verification_token: str | None = Field(
+        default=None, sa_column=Column(String(64), unique=True, nullable=True)
+    )
+    signer: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    pdf_sha256: str | None = Field(default=None, max_length=64)
+    reason: str | None = Field(default=None, max_length=500)
+    attempts: int = 0
+    last_error: str | None = Field(default=None, max_length=2000)
+    created_at: datetime = _timestamp(nullable=False, default=utcnow, index=True)
+    updated_at: datetime = _timestamp(nullable=False, default=utcnow)
+    issued_at: datetime | None = _timestamp(nullable=True)
+    revoked_at: datetime | None = _timestamp(nullable=True)
+
+
+class LetterEvent(SQLModel, table=True):
+    """One change to a letter: what, when, by whom; chained by hash to the one before."""
+
+    __tablename__ = "letter_event"
+
+    id: int | None = Field(default=None, primary_key=True)
+    letter_id: uuid.UUID = Field(foreign_key="letter.id", index=True)
+    type: str = Field(max_length=32)
+    actor: str = Field(max_length=120)
+    at: datetime = _timestamp(nullable=False, default=utcnow)
+    detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    prev_hash: str = Field(max_length=64)
+    hash: str = Field(max_length=64)
+
+
+class LetterCounter(SQLModel, table=True):
+    """The last sequence number handed out per village, scope (a letter type or '*') and year."""
+
+    __tablename__ = "letter_counter"
+
+    village_id: int = Field(foreign_key="village.id", primary_key=True)
+    scope: str = Field(max_length=40, primary_key=True)
+    year: int = Field(primary_key=True)
+    last_seq: int = 0

@@ -1,0 +1,36 @@
+"""Stored PDFs, named by letter id (never by NIK), written atomically."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import uuid
+from pathlib import Path
+
+from shared.config import Settings
+
+
+class LetterFiles:
+    """Where a letter's draft and issued PDFs live under SURATDESA_HOME; keys are deterministic."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.root = settings.pdf_dir
+
+    def path(self, letter_id: uuid.UUID, kind: str) -> Path:
+        return self.root / letter_id.hex[:2] / f"{letter_id.hex}-{kind}.pdf"
+
+    def write(self, letter_id: uuid.UUID, kind: str, data: bytes) -> Path:
+        """Write via a temporary file and rename, so a reader never sees half a PDF."""
+        target = self.path(letter_id, kind)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, temp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temp, target)
+        return target
+
+    def read(self, letter_id: uuid.UUID, kind: str) -> bytes | None:
+        target = self.path(letter_id, kind)
+        return target.read_bytes() if target.exists() else None
