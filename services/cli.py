@@ -180,8 +180,11 @@ def dev(host: str, port: int) -> None:
     initialise()
     made = _first_clients()
     me = [sys.executable, "-m", "services.cli"]
-    children = [subprocess.Popen([*me, "api", "--host", host, "--port", str(port)]),
-                subprocess.Popen([*me, "worker", "--concurrency", "1"])]
+    env = dict(os.environ)
+    if "public_base_url" not in get_settings().model_fields_set:
+        env["PUBLIC_BASE_URL"] = f"http://{host}:{port}"  # QR codes must lead to this very server
+    children = [subprocess.Popen([*me, "api", "--host", host, "--port", str(port)], env=env),
+                subprocess.Popen([*me, "worker", "--concurrency", "1"], env=env)]
     stopping = []
     signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
     signal.signal(signal.SIGINT, lambda *_: stopping.append(True))

@@ -6,7 +6,7 @@ import calendar
 from datetime import date, time
 from typing import Any
 
-from shared.letters.catalog import FieldSpec, LetterType, PLACEHOLDER
+from shared.letters.catalog import PLACEHOLDER, FieldSpec, LetterType
 from shared.letters.document import LetterDocument, Letterhead, Section, SignerBlock
 from shared.letters.rendering import format_indonesian_date
 from shared.models import Village

@@ -10,7 +10,7 @@ from flask import Blueprint, Response, jsonify, request, url_for
 
 from services.api.auth import current_client, require_official
 from services.api.context import db_session, settings, task_queue
-from services.api.payloads import json_body, letter_json, reason_from, query_filters
+from services.api.payloads import json_body, letter_json, query_filters, reason_from
 from shared.errors import NotFound, WrongStatus
 from shared.letters import workflow
 from shared.models import LetterStatus

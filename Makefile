@@ -1,0 +1,41 @@
+# suratdesa: `make run` starts the service on embedded defaults; `make test` runs the whole suite.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: install run test lint samples bench tools clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: install
+	$(BIN)/suratdesa dev
+
+# Test tools from Debian (pdftotext, pdftoppm, pdfsig). Installed when missing and we are root.
+tools:
+	@command -v pdfsig >/dev/null && command -v pdftoppm >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq poppler-utils) >/dev/null; \
+	  else echo "install poppler-utils (pdftotext, pdftoppm, pdfsig) to run the tests" >&2; exit 1; fi; }
+
+test: install tools
+	$(BIN)/ruff check shared services tests benchmarks
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check shared services tests benchmarks
+
+samples: install
+	$(BIN)/python -m benchmarks.samples samples
+
+bench: install
+	$(BIN)/python -m benchmarks.run
+
+clean:
+	rm -rf $(VENV) var samples .pytest_cache
