@@ -17,12 +17,13 @@ install: $(STAMP)
 run: install
 	$(BIN)/suratdesa dev
 
-# Test tools from Debian (pdftotext, pdftoppm, pdfsig). Installed when missing and we are root.
+# Test tools from Debian: poppler-utils (pdftotext, pdftoppm, pdfsig) and libnss3-tools (certutil, to
+# make pdfsig trust our development CA). Installed when missing and we are root.
 tools:
-	@command -v pdfsig >/dev/null && command -v pdftoppm >/dev/null || { \
+	@command -v pdfsig >/dev/null && command -v certutil >/dev/null || { \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq poppler-utils) >/dev/null; \
-	  else echo "install poppler-utils (pdftotext, pdftoppm, pdfsig) to run the tests" >&2; exit 1; fi; }
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq poppler-utils libnss3-tools) >/dev/null; \
+	  else echo "install poppler-utils and libnss3-tools to run the tests" >&2; exit 1; fi; }
 
 test: install tools
 	$(BIN)/ruff check shared services tests benchmarks

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import uuid
 from typing import Any
 
@@ -66,6 +67,16 @@ def draft_pdf(letter_id: uuid.UUID):  # type: ignore[no-untyped-def]
     if letter.status == LetterStatus.SUBMITTED:
         raise WrongStatus("Konsep surat belum selesai dibuat; coba lagi sebentar lagi.")
     return _pdf_response(letter.id, "draft", f"konsep-{letter.type}-{letter.id.hex[:8]}.pdf")
+
+
+@bp.get("/<uuid:letter_id>/pdf")
+def issued_pdf(letter_id: uuid.UUID):  # type: ignore[no-untyped-def]
+    """The signed PDF, named after the letter number (never the NIK); 409 before it is issued."""
+    letter = workflow.visible_letter(db_session(), current_client(), letter_id)
+    if letter.number is None:
+        raise WrongStatus("Surat belum diterbitkan; PDF bertanda tangan belum tersedia.")
+    filename = "surat-" + re.sub(r"[^A-Za-z0-9.]+", "-", letter.number).strip("-") + ".pdf"
+    return _pdf_response(letter.id, "issued", filename)
 
 
 def _act(action: Any, letter_id: uuid.UUID, **kwargs: Any) -> Response:

@@ -1,0 +1,110 @@
+"""The schema comes from Alembic migrations that agree with the models; numbers and the audit chain."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import text
+from sqlmodel import SQLModel
+
+from shared.accounts import create_client, create_village, ensure_demo_village
+from shared.config import Settings
+from shared.db import get_engine, session_scope, upgrade_schema
+from shared.letters.events import chain_problem, letter_events, record_event
+from shared.letters.numbering import format_number, next_sequence
+from shared.models import Letter, LetterEvent, Role
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_settings(request: pytest.FixtureRequest, tmp_path) -> Iterator[Settings]:  # type: ignore[no-untyped-def]
+    if request.param == "sqlite":
+        settings = Settings(suratdesa_home=tmp_path)
+    else:
+        settings = Settings(suratdesa_home=tmp_path, database_url=request.getfixturevalue("postgres_url"))
+    upgrade_schema(settings)
+    yield settings
+    get_engine(settings).dispose()
+
+
+def test_models_and_migrations_agree(db_settings: Settings) -> None:
+    with get_engine(db_settings).connect() as connection:
+        diff = compare_metadata(MigrationContext.configure(connection), SQLModel.metadata)
+    assert diff == []
+
+
+def test_upgrade_is_idempotent(db_settings: Settings) -> None:
+    upgrade_schema(db_settings)
+    with get_engine(db_settings).connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM alembic_version")).scalar_one() == 1
+
+
+def test_demo_village_is_created_once(db_settings: Settings) -> None:
+    with session_scope(db_settings) as session:
+        village = ensure_demo_village(session)
+        assert village is not None and village.code == "Ds.Cjk" and village.name == "Cijengkol"
+        assert ensure_demo_village(session) is None
+
+
+def test_parallel_sequences_are_unique_and_gap_free(db_settings: Settings) -> None:
+    with session_scope(db_settings) as session:
+        village = create_village(session, code="Ds.Tst", name="Uji", district="Caringin", regency="Sukabumi")
+    numbers: list[int] = []
+
+    def take() -> None:
+        for _ in range(5):
+            with session_scope(db_settings) as session:
+                numbers.append(next_sequence(session, village_id=village.id, scope="sktm", year=2026))
+                session.commit()
+
+    threads = [threading.Thread(target=take) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(numbers) == list(range(1, 31))
+
+
+def test_rolled_back_sequence_is_reused(db_settings: Settings) -> None:
+    with session_scope(db_settings) as session:
+        village = create_village(session, code="Ds.Rb", name="Uji", district="Caringin", regency="Sukabumi")
+        assert next_sequence(session, village_id=village.id, scope="*", year=2026) == 1
+        session.rollback()
+        assert next_sequence(session, village_id=village.id, scope="*", year=2026) == 1
+        session.commit()
+        assert next_sequence(session, village_id=village.id, scope="*", year=2027) == 1
+
+
+def test_number_pattern() -> None:
+    from datetime import date
+
+    pattern = Settings().number_pattern
+    number = format_number(pattern, classification="401", seq=12, village_code="Ds.Cjk", on=date(2026, 11, 27))
+    assert number == "401/012/Ds.Cjk/XI/2026"
+
+
+def test_event_chain_detects_an_edited_history(db_settings: Settings) -> None:
+    with session_scope(db_settings) as session:
+        village = create_village(session, code="Ds.Ev", name="Uji", district="Caringin", regency="Sukabumi")
+        client, _ = create_client(session, name="pos-ev", role=Role.POST, village=village)
+        letter = Letter(village_id=village.id, client_id=client.id, type="sktm", status="submitted",
+                        applicant={}, fields={})
+        session.add(letter)
+        session.flush()
+        for kind in ("submitted", "draft_rendered", "approved"):
+            record_event(session, letter_id=letter.id, type=kind, actor="post:pos-ev")
+            session.flush()
+        session.commit()
+        events = letter_events(session, letter.id)
+        assert chain_problem(events) is None
+        assert [e.prev_hash for e in events[1:]] == [e.hash for e in events[:-1]]
+        session.exec(text("UPDATE letter_event SET actor = 'official:someone-else' WHERE id = :id")  # type: ignore[call-overload]
+                     .bindparams(id=events[1].id))
+        session.commit()
+        session.expire_all()
+        problem = chain_problem(letter_events(session, letter.id))
+        assert problem is not None and f"event {events[1].id}" in problem
+        assert session.get(LetterEvent, events[1].id).actor == "official:someone-else"
