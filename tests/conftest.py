@@ -111,9 +111,9 @@ class Stack:
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
 
     def start(self, name: str, *args: str) -> subprocess.Popen[bytes]:
-        log = open(self.home / f"{name}.log", "ab")  # noqa: SIM115 (kept open for the child)
-        process = subprocess.Popen([sys.executable, "-m", "services.cli", *args], env=self.env,
-                                   stdout=log, stderr=subprocess.STDOUT, cwd=ROOT, start_new_session=True)
+        with open(self.home / f"{name}.log", "ab") as log:  # the child keeps its own descriptor
+            process = subprocess.Popen([sys.executable, "-m", "services.cli", *args], env=self.env,
+                                       stdout=log, stderr=subprocess.STDOUT, cwd=ROOT, start_new_session=True)
         self.processes[name] = process
         return process
 
@@ -161,8 +161,9 @@ def _wait_healthy(stack: Stack, timeout: float = 30) -> None:
         try:
             if requests.get(stack.base_url + "/healthz", timeout=1).status_code == 200:
                 return
-        except requests.ConnectionError:
-            time.sleep(0.2)
+        except requests.RequestException:
+            pass
+        time.sleep(0.2)
     raise AssertionError(f"API did not start:\n{stack.log('api')[-3000:]}")
 
 
@@ -177,9 +178,13 @@ def start_stack(home: Path, extra_env: dict[str, str]) -> Stack:
     official = run_cli(env, "clients", "create", "--name", "petugas", "--role", "official")
     stack = Stack(env=env, base_url=f"http://127.0.0.1:{port}", post_token=post,
                   official_token=official.strip().splitlines()[-1], home=home)
-    stack.start("api", "api", "--port", str(port))
-    stack.start_worker()
-    _wait_healthy(stack)
+    try:
+        stack.start("api", "api", "--port", str(port))
+        stack.start_worker()
+        _wait_healthy(stack)
+    except BaseException:
+        stack.stop_all()
+        raise
     return stack
 
 
