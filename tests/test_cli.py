@@ -1,0 +1,89 @@
+"""The suratdesa command: init, clients (tokens shown once, stored hashed), and `dev` as a new user runs it."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+from sqlmodel import select
+
+from shared.accounts import hash_token
+from shared.config import Settings
+from shared.db import get_engine, session_scope
+from shared.models import Client
+from tests.conftest import ROOT, free_port, run_cli
+
+
+def env_for(home: Path) -> dict[str, str]:
+    return {**os.environ, "SURATDESA_HOME": str(home)}
+
+
+def test_init_is_idempotent_and_clients_get_a_token_shown_once(tmp_path: Path) -> None:
+    env = env_for(tmp_path)
+    run_cli(env, "init")
+    run_cli(env, "init")
+    out = run_cli(env, "clients", "create", "--name", "pos-1", "--role", "post")
+    token = out.strip().splitlines()[-1]
+    assert re.fullmatch(r"[A-Za-z0-9_-]{43}", token)  # 32 random bytes
+    settings = Settings(suratdesa_home=tmp_path)
+    with session_scope(settings) as session:
+        client = session.exec(select(Client)).one()
+        assert client.token_hash == hash_token(token) and token not in client.token_hash
+    get_engine(settings).dispose()
+    assert token.encode() not in (tmp_path / "suratdesa.db").read_bytes()
+    listing = run_cli(env, "clients", "list")
+    assert "pos-1\tpost\tDs.Cjk\tactive" in listing and token not in listing
+    run_cli(env, "clients", "revoke", "pos-1")
+    assert "revoked" in run_cli(env, "clients", "list")
+
+
+def test_second_village_requires_naming_it(tmp_path: Path) -> None:
+    env = env_for(tmp_path)
+    run_cli(env, "init")
+    run_cli(env, "villages", "create", "--code", "Ds.Sdr", "--name", "Sudajaya", "--district", "Cicurug",
+            "--regency", "Sukabumi")
+    assert (tmp_path / "keys" / "villages" / "Ds.Sdr" / "signer.key.pem").stat().st_mode & 0o777 == 0o600
+    result = subprocess.run([sys.executable, "-m", "services.cli", "clients", "create", "--name", "x", "--role",
+                             "post"], env=env, capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert result.returncode == 1 and "--village" in result.stderr
+    assert "Ds.Sdr" in run_cli(env, "clients", "create", "--name", "x", "--role", "post", "--village", "Ds.Sdr")
+
+
+def test_dev_starts_everything_prints_tokens_and_stops_on_sigterm(tmp_path: Path) -> None:
+    port = free_port()
+    log_path = tmp_path / "dev.log"
+    with open(log_path, "wb") as log:
+        dev = subprocess.Popen([sys.executable, "-m", "services.cli", "dev", "--port", str(port)],
+                               env=env_for(tmp_path / "home"), stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
+    try:
+        tokens = {}
+        deadline = time.monotonic() + 30
+        while len(tokens) < 2 and time.monotonic() < deadline:
+            tokens = dict(re.findall(r"(post|official) client '[^']+' token: (\S+)", log_path.read_text()))
+            time.sleep(0.2)
+        assert set(tokens) == {"post", "official"}, log_path.read_text()
+        assert f"http://127.0.0.1:{port}" in log_path.read_text()
+        base = f"http://127.0.0.1:{port}"
+        while time.monotonic() < deadline:
+            try:
+                if requests.get(base + "/readyz", timeout=2).status_code == 200:
+                    break
+            except requests.RequestException:
+                time.sleep(0.2)
+        types = requests.get(base + "/api/v1/letter-types", headers={"Authorization": f"Bearer {tokens['post']}"},
+                             timeout=5).json()
+        assert "sktm" in {t["code"] for t in types}
+        children = [int(pid) for pid in subprocess.run(["pgrep", "-P", str(dev.pid)], capture_output=True,
+                                                       text=True).stdout.split()]
+        assert len(children) == 2  # the API (gunicorn) and the worker (celery)
+    finally:
+        dev.send_signal(signal.SIGTERM)
+        assert dev.wait(timeout=30) == 0
+    for pid in children:
+        assert not Path(f"/proc/{pid}").exists() or "zombie" in Path(f"/proc/{pid}/status").read_text()
