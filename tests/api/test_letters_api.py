@@ -115,3 +115,20 @@ def test_reject_needs_a_reason(api: Api) -> None:
     letter_id = api.call("POST", "/api/v1/letters", "post_a", json=api.example()).get_json()["id"]
     problem = assert_problem(api.call("POST", f"/api/v1/letters/{letter_id}/reject", "official", json={}), 422)
     assert problem["errors"] == [{"field": "reason", "message": "wajib diisi, 3 sampai 500 karakter"}]
+
+
+def test_readyz_is_503_naming_a_broker_or_database_that_is_down(settings, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from services.api import create_app
+    from shared.config import Settings
+    from tests.conftest import free_port
+
+    dead = free_port()
+    broker_down = Settings(suratdesa_home=settings.suratdesa_home, broker_url=f"redis://127.0.0.1:{dead}/0")
+    response = create_app(broker_down).test_client().get("/readyz")
+    body = assert_problem(response, 503)
+    assert "broker" in body["detail"] and "database" not in body["detail"]
+    assert response.headers["Retry-After"]
+    db_down = Settings(suratdesa_home=tmp_path / "other",
+                       database_url=f"postgresql+psycopg://postgres@127.0.0.1:{dead}/nope")
+    body = assert_problem(create_app(db_down).test_client().get("/readyz"), 503)
+    assert "database" in body["detail"] and "broker" not in body["detail"]
