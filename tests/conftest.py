@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -120,11 +121,20 @@ class Stack:
     def start_worker(self, name: str = "worker", concurrency: int = 2) -> subprocess.Popen[bytes]:
         return self.start(name, "worker", "--concurrency", str(concurrency))
 
-    def stop(self, name: str, sig: int = 15) -> None:
+    def stop(self, name: str, sig: int = signal.SIGTERM) -> None:
+        """SIGTERM goes to the main process (a graceful stop); SIGKILL to the whole process group."""
         process = self.processes.pop(name)
         if process.poll() is None:
-            os.killpg(process.pid, sig)
-        process.wait(timeout=30)
+            if sig == signal.SIGKILL:
+                os.killpg(process.pid, sig)
+            else:
+                process.send_signal(sig)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=10)
+            raise AssertionError(f"{name} did not stop on signal {sig}:\n{self.log(name)[-2000:]}") from None
 
     def stop_all(self) -> None:
         for name in list(self.processes):
