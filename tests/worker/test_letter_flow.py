@@ -6,6 +6,7 @@ import re
 import time
 
 from shared.config import Settings
+from shared.letters.signing import trust_roots, validate_signed_pdf
 from shared.queue import ISSUE_LETTER, RENDER_DRAFT, TaskQueue
 from tests.conftest import Stack
 from tests.pdftools import pdf_text, pdf_text_flat, pdfsig, qr_codes
@@ -65,6 +66,9 @@ def test_approved_letters_are_numbered_signed_and_carry_a_qr(stack: Stack) -> No
     pdf = response.content
     text = pdf_text(pdf)
     assert numbers[0] in text and "KONSEP" not in text and "Ujang Contoh" in text
+    check = validate_signed_pdf(pdf, trust_roots(stack.home / "keys"))
+    assert check.valid and check.subfilter == "/ETSI.CAdES.detached" and check.is_development
+    assert "Kepala Desa Cijengkol" in (check.signer_subject or "")
     report = pdfsig(pdf)
     assert "Signature is Valid." in report
     assert "ETSI.CAdES.detached" in report and "Total document signed" in report
