@@ -98,6 +98,8 @@ class Letter(SQLModel, table=True):
     updated_at: datetime = _timestamp(nullable=False, default=utcnow)
     issued_at: datetime | None = _timestamp(nullable=True)
     revoked_at: datetime | None = _timestamp(nullable=True)
+    # When the sweeper last sent the letter's task again; it waits a threshold before sending another.
+    requeued_at: datetime | None = _timestamp(nullable=True)
 
 
 class LetterEvent(SQLModel, table=True):
@@ -124,3 +126,21 @@ class LetterCounter(SQLModel, table=True):
     scope: str = Field(max_length=40, primary_key=True)
     year: int = Field(primary_key=True)
     last_seq: int = 0
+
+
+class IdempotencyKey(SQLModel, table=True):
+    """An `Idempotency-Key` a client sent with a submission, and the response it got (kept >= 72 hours)."""
+
+    __tablename__ = "idempotency_key"
+    __table_args__ = (UniqueConstraint("client_id", "key", name="uq_idempotency_client_key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    client_id: int = Field(foreign_key="client.id")
+    key: str = Field(max_length=255)
+    # SHA-256 of the canonical JSON body: the same key with another body is refused
+    fingerprint: str = Field(max_length=64)
+    state: str = Field(max_length=16)
+    letter_id: uuid.UUID | None = Field(default=None, foreign_key="letter.id")
+    response_status: int | None = None
+    response_body: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    created_at: datetime = _timestamp(nullable=False, default=utcnow, index=True)
