@@ -5,9 +5,11 @@ from __future__ import annotations
 from datetime import date, datetime
 from functools import cached_property
 from pathlib import Path
+from typing import Literal
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, Field, SecretStr
+from limits import parse as parse_rate_limit
+from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -24,7 +26,8 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="", extra="ignore", frozen=True)
 
     suratdesa_home: Path = Field(default=Path("var"))
-    suratdesa_env: str = Field(default="development")
+    # "production" turns on the start-up checks of shared.production; anything else is a typo, not a mode.
+    suratdesa_env: Literal["development", "production"] = "development"
     database_url: str | None = None
     broker_url: str | None = None
     public_base_url: str = "http://127.0.0.1:8000"
@@ -43,6 +46,20 @@ class Settings(BaseSettings):
     signing_keys: dict[str, VillageKey] = Field(default_factory=dict)
     # Further CA certificates (PEM) that verification trusts, e.g. the BSrE root.
     trusted_ca_files: list[Path] = Field(default_factory=list)
+    # Rate limits per client address (Flask-Limiter syntax); only failures count: answers 401 on the API,
+    # and 404 (unknown token) on the verification pages.
+    auth_failure_limit: str = "10/minute"
+    verify_miss_limit: str = "60/minute"
+    # Where the rate-limit counters live; by default the broker's Redis, else each process's memory.
+    ratelimit_storage_url: str | None = None
+    # Reverse proxies in front of the API that append to X-Forwarded-For; 0 trusts the peer address only.
+    trusted_proxy_count: int = Field(default=0, ge=0, le=5)
+
+    @field_validator("auth_failure_limit", "verify_miss_limit")
+    @classmethod
+    def _valid_rate_limit(cls, value: str) -> str:
+        parse_rate_limit(value)  # raises ValueError on e.g. "10 per fortnight"; Flask-Limiter would only log
+        return value
 
     @cached_property
     def home(self) -> Path:
@@ -55,6 +72,13 @@ class Settings(BaseSettings):
     @property
     def broker(self) -> str:
         return self.broker_url or f"sqla+sqlite:///{self.home / 'broker.db'}"
+
+    @property
+    def ratelimit_storage(self) -> str:
+        """Flask-Limiter's storage: RATELIMIT_STORAGE_URL, else a Redis broker (keys prefixed), else memory."""
+        if self.ratelimit_storage_url:
+            return self.ratelimit_storage_url
+        return self.broker if self.broker.startswith(("redis://", "rediss://")) else "memory://"
 
     @property
     def pdf_dir(self) -> Path:

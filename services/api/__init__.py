@@ -13,9 +13,9 @@ MAX_BODY_BYTES = 1024 * 1024
 
 def register_blueprints(app: Flask) -> None:
     """Attach every route module."""
-    from services.api.routes import health, letter_types, letters
+    from services.api.routes import health, letter_types, letters, openapi
 
-    for module in (health, letter_types, letters):
+    for module in (health, letter_types, letters, openapi):
         app.register_blueprint(module.bp)
 
 
@@ -23,6 +23,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     """Build the API for settings (read from the environment when not given)."""
     from services.api.context import register_context
     from services.api.problems import register_error_handlers
+    from services.api.security import register_security
 
     settings = settings or get_settings()
     app = Flask(__name__)
@@ -32,5 +33,6 @@ def create_app(settings: Settings | None = None) -> Flask:
     register_context(app, settings)
     register_error_handlers(app)
     register_blueprints(app)
+    register_security(app, settings)
     logging.getLogger("suratdesa").setLevel(logging.INFO)
     return app

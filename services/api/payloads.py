@@ -2,22 +2,32 @@
 
 from __future__ import annotations
 
-from typing import Any
+import json
+from typing import Any, TypeVar
 
 from flask import request
+from pydantic import BaseModel, ValidationError
 from sqlmodel import Session
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import BadRequest
 
 from services.api.context import settings
+from services.api.shapes import LetterQuery
 from shared.errors import FieldError, ValidationFailed
 from shared.letters.catalog import load_catalog
 from shared.letters.events import letter_events
-from shared.models import Letter, LetterStatus, as_utc
+from shared.letters.schemas import ActionReason, field_errors
+from shared.models import Letter, as_utc
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
 
 
 class BodyNotJson(BadRequest):
     description = "Isi permintaan harus berupa JSON yang valid dengan Content-Type: application/json."
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")  # Python's json would read NaN and Infinity
 
 
 def json_body() -> Any:
@@ -25,39 +35,31 @@ def json_body() -> Any:
     if not request.is_json:
         raise BodyNotJson()
     try:
-        return request.get_json(force=False, silent=False)
-    except BadRequest as exc:
+        return json.loads(request.get_data(cache=True), parse_constant=_no_constant)
+    except (ValueError, RecursionError) as exc:  # RecursionError: arrays nested thousands deep
         raise BodyNotJson() from exc
 
 
-def reason_from(body: Any) -> str:
-    """The `reason` of a reject or revoke body: 3 to 500 characters."""
-    if not isinstance(body, dict):
+def _checked(model: type[ModelT], data: Any) -> ModelT:
+    if not isinstance(data, dict):
         raise ValidationFailed([FieldError("(body)", "isi permintaan harus berupa objek JSON")])
-    unknown = [FieldError(key, "kolom tidak dikenal") for key in body if key != "reason"]
-    reason = body.get("reason")
-    if not isinstance(reason, str) or not 3 <= len(reason.strip()) <= 500:
-        unknown.append(FieldError("reason", "wajib diisi, 3 sampai 500 karakter"))
-    if unknown:
-        raise ValidationFailed(unknown)
-    return reason.strip()  # type: ignore[union-attr]
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise ValidationFailed(field_errors(exc)) from exc
+
+
+def reason_from(body: Any) -> str:
+    """The `reason` of a reject or revoke body: 3 to 500 printable characters."""
+    return _checked(ActionReason, body).reason
 
 
 def query_filters(args: MultiDict[str, str]) -> dict[str, Any]:
-    """status, type, cursor and limit from the query string, checked."""
-    errors = [FieldError(key, "parameter tidak dikenal") for key in args
-              if key not in ("status", "type", "cursor", "limit")]
-    status, letter_type = args.get("status"), args.get("type")
-    if status is not None and status not in {s.value for s in LetterStatus}:
-        errors.append(FieldError("status", "status tidak dikenal"))
-    if letter_type is not None and load_catalog(settings().templates_dir).get(letter_type) is None:
-        errors.append(FieldError("type", "jenis surat tidak dikenal"))
-    limit = args.get("limit", "20")
-    if not limit.isdigit() or not 1 <= int(limit) <= 100:
-        errors.append(FieldError("limit", "harus bilangan 1 sampai 100"))
-    if errors:
-        raise ValidationFailed(errors)
-    return {"status": status, "type": letter_type, "cursor": args.get("cursor"), "limit": int(limit)}
+    """status, type, cursor and limit from the query string, checked (LetterQuery)."""
+    query = _checked(LetterQuery, args.to_dict())
+    if query.type is not None and load_catalog(settings().templates_dir).get(query.type) is None:
+        raise ValidationFailed([FieldError("type", "jenis surat tidak dikenal")])
+    return query.model_dump()
 
 
 def _time(value: Any) -> str | None:

@@ -48,6 +48,8 @@ def _domain_error(error: DomainError) -> Response:
 
 
 def _http_error(error: HTTPException) -> Response:
+    if error.response is not None:  # already a finished answer, e.g. a rate limit's 429 with Retry-After
+        return error.response  # type: ignore[return-value]
     status = error.code or 500
     title, detail = HTTP_TITLES.get(status, (error.name, error.description or ""))
     headers = {k: v for k, v in error.get_headers() if k.lower() in ("allow", "retry-after")}

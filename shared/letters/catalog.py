@@ -8,13 +8,24 @@ from functools import cache
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    create_model,
+    field_validator,
+    model_validator,
+)
 
 from shared.errors import TemplateError
-from shared.letters.schemas import IsoDate, IsoTime, Person, Text
+from shared.letters.rules import CHECKS
+from shared.letters.schemas import IsoDate, IsoTime, PastDate, Person, Text
 
-FieldKind = Literal["text", "date", "time", "integer", "boolean", "enum", "person", "persons"]
+FieldKind = Literal["text", "date", "time", "integer", "amount", "boolean", "enum", "person", "persons"]
 PLACEHOLDER = re.compile(r"\{(applicant|fields|village)\.([a-z_][a-z0-9_]*)\}")
+APPLICANT = "applicant"  # in a layout, the applicant's KTP data
 
 
 class FieldSpec(BaseModel):
@@ -34,14 +45,30 @@ class FieldSpec(BaseModel):
     options: dict[str, str] = Field(default_factory=dict)
     max_items: int = Field(default=20, ge=1, le=100)
     printed: bool = True
+    weekday: bool = False  # a date printed with its day name: "Selasa, 3 Maret 2026"
+    not_future: bool = False  # a date that cannot lie after today (a birth, a death)
+    unit: str | None = None  # printed after an integer: "4 orang"
 
     @model_validator(mode="after")
     def _consistent(self) -> FieldSpec:
         if self.type == "enum" and not self.options:
             raise ValueError("a field of type enum needs options")
+        if (self.weekday or self.not_future) and self.type != "date":
+            raise ValueError("weekday and not_future are for fields of type date")
+        if self.unit is not None and self.type != "integer":
+            raise ValueError("unit is for fields of type integer")
         if self.pattern is not None:
             re.compile(self.pattern)
         return self
+
+
+class LayoutSection(BaseModel):
+    """A block of the letter's data: an optional lead-in line, then rows for the applicant and fields."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    heading: str | None = None  # e.g. "Dari seorang ibu:"
+    show: list[str] = Field(min_length=1)  # field names, and "applicant" for the KTP data
 
 
 class LetterType(BaseModel):
@@ -54,10 +81,42 @@ class LetterType(BaseModel):
     classification: str = Field(pattern=r"^[0-9]{3}(\.[0-9]+)?$")
     approval: bool = True
     validity_months: int | None = Field(default=None, ge=1, le=60)
+    document_name: str = Field(default="surat keterangan", min_length=3)  # "Demikian <name> ini dibuat ..."
+    opening: str = Field(default="menerangkan dengan sebenarnya bahwa:", min_length=3)  # after the signer
     statement: list[str] = Field(min_length=1)
+    checks: list[str] = Field(default_factory=list)  # names of rules in shared/letters/rules.py
     fields: list[FieldSpec] = Field(default_factory=list)
+    layout: list[LayoutSection] = Field(default_factory=list)
     example: dict[str, Any] = Field(default_factory=dict)
     example_applicant: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("checks")
+    @classmethod
+    def _known_checks(cls, names: list[str]) -> list[str]:
+        for name in names:
+            if name not in CHECKS:
+                raise ValueError(f"unknown check '{name}'; known: {', '.join(sorted(CHECKS))}")
+        return names
+
+    @field_validator("layout")
+    @classmethod
+    def _layout_shows_every_field_once(cls, layout: list[LayoutSection], info: ValidationInfo) -> list[LayoutSection]:
+        if not layout or "fields" not in info.data:
+            return layout
+        specs = {f.name: f for f in info.data["fields"]}
+        shown = [name for section in layout for name in section.show]
+        for name in shown:
+            if name != APPLICANT and name not in specs:
+                raise ValueError(f"layout shows '{name}', which is not a field")
+            if shown.count(name) > 1:
+                raise ValueError(f"layout shows '{name}' more than once")
+        missing = [n for n in (APPLICANT, *(f.name for f in specs.values() if f.printed)) if n not in shown]
+        if missing:
+            raise ValueError(f"layout does not show '{missing[0]}'")
+        for section in layout:
+            if len(section.show) > 1 and any(specs.get(n) and specs[n].type == "persons" for n in section.show):
+                raise ValueError("a list of persons is printed as a table and needs a layout section of its own")
+        return layout
 
     @model_validator(mode="after")
     def _placeholders_exist(self) -> LetterType:
@@ -71,16 +130,26 @@ class LetterType(BaseModel):
     def field(self, name: str) -> FieldSpec:
         return next(f for f in self.fields if f.name == name)
 
+    def sections(self) -> list[LayoutSection]:
+        """The layout as written, or by default: the applicant with the plain fields, then each person."""
+        if self.layout:
+            return self.layout
+        printed = [f for f in self.fields if f.printed]
+        plain = [f.name for f in printed if f.type not in ("person", "persons")]
+        people = [LayoutSection(heading=f"{f.label}:", show=[f.name]) for f in printed
+                  if f.type in ("person", "persons")]
+        return [LayoutSection(show=[APPLICANT, *plain]), *people]
+
 
 def _annotation(spec: FieldSpec) -> Any:
     match spec.type:
         case "text":
             return Text(spec.max_length, spec.min_length, spec.pattern)
         case "date":
-            return IsoDate
+            return PastDate if spec.not_future else IsoDate
         case "time":
             return IsoTime
-        case "integer":
+        case "integer" | "amount":
             return int
         case "boolean":
             return bool
@@ -97,6 +166,8 @@ def _pydantic_field(spec: FieldSpec) -> Any:
     limits: dict[str, Any] = {"title": spec.label}
     if spec.type == "integer":
         limits.update(ge=spec.minimum, le=spec.maximum, strict=True)
+    if spec.type == "amount":  # whole rupiah, never negative
+        limits.update(ge=max(spec.minimum or 0, 0), le=spec.maximum, strict=True)
     if spec.type == "boolean":
         limits["strict"] = True
     if spec.type == "persons":

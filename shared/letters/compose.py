@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
+import base64
 import calendar
 from datetime import date, time
 from typing import Any
 
-from shared.letters.catalog import PLACEHOLDER, FieldSpec, LetterType
-from shared.letters.document import LetterDocument, Letterhead, Section, SignerBlock
-from shared.letters.rendering import format_indonesian_date
+from shared.letters.catalog import APPLICANT, PLACEHOLDER, FieldSpec, LayoutSection, LetterType
+from shared.letters.document import LetterDocument, Letterhead, PeopleTable, Section, SignerBlock
+from shared.letters.wording import format_amount, format_indonesian_date, format_time, format_weekday_date
 from shared.models import Village
 
 SEX = {"L": "Laki-laki", "P": "Perempuan"}
-CLOSING = ("Demikian surat keterangan ini dibuat dengan sebenarnya untuk dapat dipergunakan "
-           "sebagaimana mestinya.")
+CLOSING = "Demikian {} ini dibuat dengan sebenarnya untuk dapat dipergunakan sebagaimana mestinya."
 
 
 def add_months(start: date, months: int) -> date:
@@ -24,17 +24,26 @@ def add_months(start: date, months: int) -> date:
 
 
 def letterhead(village: Village) -> Letterhead:
-    """The kop surat of a village."""
+    """The kop surat of a village, with its logo when the profile has one."""
     lines = (f"PEMERINTAH KABUPATEN {village.regency.upper()}", f"KECAMATAN {village.district.upper()}",
              f"DESA {village.name.upper()}")
-    return Letterhead(lines=lines, address=village.profile.get("office_address", ""),
-                      logo_path=village.profile.get("logo_path"))
+    address = village.profile.get("office_address", "")
+    if village.profile.get("postal_code"):
+        address = f"{address}, Kode Pos {village.profile['postal_code']}"
+    logo = village.profile.get("logo_image")
+    return Letterhead(lines=lines, address=address, logo=base64.b64decode(logo) if logo else None)
+
+
+def signer_for(village: Village, type_code: str | None = None) -> dict[str, Any]:
+    """Who signs a letter of this type: the profile's choice for the type, else its default signer."""
+    signers = village.profile.get("signers") or [{"name": "-", "position": f"Kepala Desa {village.name}"}]
+    wanted = village.profile.get("signer_by_type", {}).get(type_code) or village.profile.get("default_signer")
+    return dict(next((s for s in signers if wanted and s.get("key") == wanted), signers[0]))
 
 
 def default_signer(village: Village) -> dict[str, Any]:
-    """The village's first signer, normally the Kepala Desa."""
-    signers = village.profile.get("signers") or [{"name": "-", "position": f"Kepala Desa {village.name}"}]
-    return dict(signers[0])
+    """The village's default signer, normally the Kepala Desa."""
+    return signer_for(village)
 
 
 def signer_block(signer: dict[str, Any]) -> SignerBlock:
@@ -44,18 +53,28 @@ def signer_block(signer: dict[str, Any]) -> SignerBlock:
 
 
 def _value_text(spec: FieldSpec | None, value: Any) -> str:
-    if spec is not None and spec.type == "enum":
-        return spec.options.get(value, str(value))
-    if spec is not None and spec.type == "date":
-        return format_indonesian_date(date.fromisoformat(value))
-    if spec is not None and spec.type == "time":
-        return time.fromisoformat(value).strftime("%H.%M") + " WIB"
+    kind = spec.type if spec is not None else None
+    if kind == "enum":
+        return spec.options.get(value, str(value))  # type: ignore[union-attr]
+    if kind == "date":
+        day = date.fromisoformat(value)
+        return format_weekday_date(day) if spec.weekday else format_indonesian_date(day)  # type: ignore[union-attr]
+    if kind == "time":
+        return format_time(time.fromisoformat(value))
+    if kind == "amount":
+        return format_amount(value)
+    if kind == "integer" and spec.unit:  # type: ignore[union-attr]
+        return f"{value} {spec.unit}"  # type: ignore[union-attr]
+    if kind == "person":
+        return str(value["name"])
+    if kind == "persons":
+        return f"{len(value)} orang"
     if isinstance(value, bool):
         return "Ya" if value else "Tidak"
     return str(value)
 
 
-def applicant_section(applicant: dict[str, Any]) -> Section:
+def applicant_rows(applicant: dict[str, Any]) -> list[tuple[str, str]]:
     """Nama, NIK, Tempat/Tanggal Lahir and the rest of the KTP data, in the usual order."""
     born = f"{applicant['birth_place']}, {format_indonesian_date(date.fromisoformat(applicant['birth_date']))}"
     rows = [("Nama", applicant["name"]), ("NIK", applicant["nik"]), ("Tempat/Tanggal Lahir", born),
@@ -63,11 +82,10 @@ def applicant_section(applicant: dict[str, Any]) -> Section:
             ("Pekerjaan", applicant["occupation"])]
     if applicant.get("marital_status"):
         rows.append(("Status Perkawinan", applicant["marital_status"]))
-    rows += [("Kewarganegaraan", applicant.get("nationality") or "WNI"), ("Alamat", applicant["address"])]
-    return Section(rows=tuple(rows))
+    return rows + [("Kewarganegaraan", applicant.get("nationality") or "WNI"), ("Alamat", applicant["address"])]
 
 
-def _person_rows(person: dict[str, Any]) -> tuple[tuple[str, str], ...]:
+def _person_rows(person: dict[str, Any]) -> list[tuple[str, str]]:
     rows = [("Nama", person["name"]), ("NIK", person["nik"])]
     if person.get("birth_date"):
         rows.append(("Tanggal Lahir", format_indonesian_date(date.fromisoformat(person["birth_date"]))))
@@ -75,24 +93,47 @@ def _person_rows(person: dict[str, Any]) -> tuple[tuple[str, str], ...]:
         rows.append(("Jenis Kelamin", SEX[person["sex"]]))
     if person.get("relation"):
         rows.append(("Hubungan", person["relation"]))
-    return tuple(rows)
+    return rows
 
 
-def field_sections(letter_type: LetterType, fields: dict[str, Any]) -> list[Section]:
-    """The type's own facts: plain values in one table, each person under a heading of their own."""
-    plain, people = [], []
-    for spec in letter_type.fields:
-        value = fields.get(spec.name)
-        if value is None or not spec.printed:
-            continue
-        if spec.type == "person":
-            people.append(Section(rows=_person_rows(value), heading=spec.label))
-        elif spec.type == "persons":
-            people += [Section(rows=_person_rows(p), heading=f"{spec.label} {i}") for i, p in
-                       enumerate(value, 1)]
-        else:
-            plain.append((spec.label, _value_text(spec, value)))
-    return ([Section(rows=tuple(plain))] if plain else []) + people
+def people_table(people: list[dict[str, Any]], heading: str | None) -> PeopleTable:
+    """Several persons as one table; a column only when someone in the list has that fact."""
+    columns = [("Nama", lambda p: p["name"]), ("NIK", lambda p: p["nik"])]
+    if any(p.get("birth_date") for p in people):
+        columns.append(("Tanggal Lahir", lambda p: format_indonesian_date(date.fromisoformat(p["birth_date"]))
+                        if p.get("birth_date") else "-"))
+    if any(p.get("sex") for p in people):
+        columns.append(("L/P", lambda p: p.get("sex") or "-"))
+    if any(p.get("relation") for p in people):
+        columns.append(("Hubungan", lambda p: p.get("relation") or "-"))
+    rows = tuple(tuple(value(person) for _title, value in columns) for person in people)
+    return PeopleTable(columns=tuple(title for title, _value in columns), rows=rows, heading=heading)
+
+
+def _rows_of(name: str, letter_type: LetterType, applicant: dict[str, Any],
+             fields: dict[str, Any]) -> list[tuple[str, str]]:
+    if name == APPLICANT:
+        return applicant_rows(applicant)
+    spec, value = letter_type.field(name), fields.get(name)
+    if value is None:
+        return []
+    return _person_rows(value) if spec.type == "person" else [(spec.label, _value_text(spec, value))]
+
+
+def _block(section: LayoutSection, letter_type: LetterType, applicant: dict[str, Any],
+           fields: dict[str, Any]) -> Section | PeopleTable | None:
+    first = section.show[0]
+    if first != APPLICANT and letter_type.field(first).type == "persons":  # alone in its section
+        return people_table(fields[first], section.heading) if fields.get(first) else None
+    rows = [row for name in section.show for row in _rows_of(name, letter_type, applicant, fields)]
+    return Section(rows=tuple(rows), heading=section.heading) if rows else None
+
+
+def data_sections(letter_type: LetterType, applicant: dict[str, Any],
+                  fields: dict[str, Any]) -> tuple[Section | PeopleTable, ...]:
+    """The letter's data tables in the type's layout; a block with nothing to print is left out."""
+    blocks = (_block(section, letter_type, applicant, fields) for section in letter_type.sections())
+    return tuple(block for block in blocks if block is not None)
 
 
 def statement(letter_type: LetterType, applicant: dict[str, Any], fields: dict[str, Any],
@@ -109,11 +150,13 @@ def statement(letter_type: LetterType, applicant: dict[str, Any], fields: dict[s
     return tuple(PLACEHOLDER.sub(fill, paragraph) for paragraph in letter_type.statement)
 
 
-def opening(village: Village) -> str:
+def opening(village: Village, signer: dict[str, Any], letter_type: LetterType) -> str:
     """'Yang bertanda tangan di bawah ini, Kepala Desa ..., menerangkan dengan sebenarnya bahwa:'."""
-    head = default_signer(village)["position"]
-    return (f"Yang bertanda tangan di bawah ini, {head}, Kecamatan {village.district}, "
-            f"Kabupaten {village.regency}, menerangkan dengan sebenarnya bahwa:")
+    # a delegate signs for the Kepala Desa ("a.n. Kepala Desa X"): the letter speaks in the head's name
+    delegation = signer.get("on_behalf") or ()
+    principal = delegation[0].removeprefix("a.n.").strip() if delegation else signer["position"]
+    return (f"Yang bertanda tangan di bawah ini, {principal}, Kecamatan {village.district}, "
+            f"Kabupaten {village.regency}, {letter_type.opening}")
 
 
 def build_document(*, letter_type: LetterType, village: Village, applicant: dict[str, Any],
@@ -122,9 +165,10 @@ def build_document(*, letter_type: LetterType, village: Village, applicant: dict
     """Everything the renderer needs; a letter without a number is a draft."""
     validity = add_months(letter_date, letter_type.validity_months) if letter_type.validity_months else None
     return LetterDocument(
-        letterhead=letterhead(village), title=letter_type.title, opening=opening(village),
-        sections=(applicant_section(applicant), *field_sections(letter_type, fields)),
-        statement=statement(letter_type, applicant, fields, village), closing=CLOSING,
+        letterhead=letterhead(village), title=letter_type.title, opening=opening(village, signer, letter_type),
+        sections=data_sections(letter_type, applicant, fields),
+        statement=statement(letter_type, applicant, fields, village),
+        closing=CLOSING.format(letter_type.document_name),
         place=village.profile.get("place") or village.name, letter_date=letter_date,
-        signer=signer_block(signer), validity_until=validity, number=number,
-        verification_url=verification_url, paper=village.profile.get("paper", "F4"))
+        signer=signer_block(signer), validity_until=validity, document_name=letter_type.document_name,
+        number=number, verification_url=verification_url, paper=village.profile.get("paper", "F4"))

@@ -13,6 +13,7 @@ class Letterhead:
     lines: tuple[str, ...]  # e.g. ("PEMERINTAH KABUPATEN SUKABUMI", "KECAMATAN CARINGIN", "DESA CIJENGKOL")
     address: str
     logo_path: str | None = None
+    logo: bytes | None = None  # the image itself (PNG or JPEG), as a village profile stores it
 
 
 @dataclass(frozen=True)
@@ -34,19 +35,29 @@ class Section:
 
 
 @dataclass(frozen=True)
+class PeopleTable:
+    """People listed together, e.g. the family members moving along: a numbered table under column titles."""
+
+    columns: tuple[str, ...]  # e.g. ("Nama", "NIK", "Hubungan"); the renderer adds the "No." column
+    rows: tuple[tuple[str, ...], ...]
+    heading: str | None = None
+
+
+@dataclass(frozen=True)
 class LetterDocument:
     """A letter ready to lay out. Every string is plain text exactly as typed: the renderer escapes it."""
 
     letterhead: Letterhead
     title: str  # printed in capitals, bold, underlined
     opening: str
-    sections: tuple[Section, ...]
+    sections: tuple[Section | PeopleTable, ...]
     statement: tuple[str, ...]  # paragraphs of the statement proper
     closing: str
     place: str  # "Cijengkol" for "Cijengkol, 27 November 2026"
     letter_date: date
     signer: SignerBlock
     validity_until: date | None = None  # adds "Surat keterangan ini berlaku sampai dengan ..."
+    document_name: str = "surat keterangan"  # what the letter calls itself in that line
     number: str | None = None  # None: a draft (KONSEP watermark, no number line value)
     verification_url: str | None = None  # None: no QR code
     paper: str = "F4"  # "F4" (215 x 330 mm) or "A4"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -10,6 +11,7 @@ from pydantic import BaseModel, ValidationError
 from shared.errors import FieldError, ValidationFailed
 from shared.letters.catalog import Catalog, LetterType
 from shared.letters.nik import nik_agreement_problem
+from shared.letters.rules import run_checks
 from shared.letters.schemas import Applicant, Person, field_errors
 
 REQUEST_KEYS = ("type", "applicant", "fields")
@@ -82,8 +84,12 @@ def _agreement_errors(people: list[tuple[str, Person | Applicant]]) -> list[Fiel
     return errors
 
 
-def validate_request(body: Any, catalog: Catalog) -> LetterRequest:
-    """The checked request, or ValidationFailed listing every field at fault."""
+def validate_request(body: Any, catalog: Catalog, *, today: date | None = None) -> LetterRequest:
+    """The checked request, or ValidationFailed listing every field at fault.
+
+    today is the issue date the type's checks judge by (e.g. an age); callers with settings pass
+    settings.today(), the date where letters are signed.
+    """
     if not isinstance(body, dict):
         raise ValidationFailed([FieldError("(body)", "isi permintaan harus berupa objek JSON")])
     errors = [FieldError(key, "kolom tidak dikenal") for key in body if key not in REQUEST_KEYS]
@@ -95,6 +101,9 @@ def validate_request(body: Any, catalog: Catalog) -> LetterRequest:
         fields, fields_errors = _validated(catalog.models[letter_type.code], body.get("fields", {}), "fields")
         errors += fields_errors
     errors += _agreement_errors(_people(applicant, fields))  # type: ignore[arg-type]
+    if letter_type is not None and applicant is not None and fields is not None:
+        # the type's own rules judge well-formed data only; they never see a half-parsed request
+        errors += run_checks(letter_type.checks, applicant, fields, today or date.today())  # type: ignore[arg-type]
     if errors or letter_type is None or applicant is None or fields is None:
         raise ValidationFailed(errors)
     return LetterRequest(letter_type, applicant.model_dump(mode="json"),

@@ -11,7 +11,7 @@ from sqlmodel import Session
 
 from shared.config import Settings
 from shared.letters.catalog import load_catalog
-from shared.letters.compose import build_document, default_signer
+from shared.letters.compose import build_document, signer_for
 from shared.letters.events import record_event
 from shared.letters.numbering import ALL_TYPES, format_number, next_sequence
 from shared.letters.rendering import render_letter_pdf
@@ -52,7 +52,7 @@ def issue_letter(*, session: Session, settings: Settings, letter_id: uuid.UUID) 
         return False
     village = session.get(Village, letter.village_id)
     letter_type = load_catalog(settings.templates_dir).types[letter.type]
-    today, token, signer = settings.today(), secrets.token_urlsafe(32), default_signer(village)
+    today, token, signer = settings.today(), secrets.token_urlsafe(32), signer_for(village, letter.type)
     scope = ALL_TYPES if village.profile.get("sequence") == "shared" else letter.type
     seq = next_sequence(session, village_id=village.id, scope=scope, year=today.year)
     number = format_number(village.profile.get("number_pattern") or settings.number_pattern,

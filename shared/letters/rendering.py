@@ -10,7 +10,6 @@ from importlib import resources
 from typing import Any
 from xml.sax.saxutils import escape
 
-from babel.dates import format_date
 from reportlab.lib import colors
 from reportlab.lib.enums import TA_CENTER, TA_JUSTIFY, TA_LEFT
 from reportlab.lib.pagesizes import A4
@@ -30,15 +29,19 @@ from reportlab.platypus import (
     TableStyle,
 )
 
-from shared.letters.document import LetterDocument, Letterhead, Section, SignerBlock
+from shared.letters.document import LetterDocument, Letterhead, PeopleTable, Section, SignerBlock
 from shared.letters.qr import QrCode
+from shared.letters.wording import format_indonesian_date
+
+__all__ = ["PAPER_SIZES", "format_indonesian_date", "render_letter_pdf"]
 
 PAPER_SIZES = {"F4": (215 * mm, 330 * mm), "A4": A4}
-MARGIN_X, MARGIN_Y = 25 * mm, 20 * mm
+MARGIN_X, MARGIN_Y = 25 * mm, 15 * mm
 LOGO_SIZE, LOGO_COLUMN = 22 * mm, 26 * mm
-LABEL_INDENT, LABEL_WIDTH, COLON_WIDTH = 8 * mm, 45 * mm, 4 * mm
+LABEL_INDENT, COLON_WIDTH = 8 * mm, 4 * mm
+LABEL_WIDTHS = (40 * mm, 62 * mm)  # the label column fits the longest label, within these bounds
 QR_SIZE, QR_COLUMN, SIGNER_COLUMN = 30 * mm, 42 * mm, 78 * mm
-SIGNATURE_SPACE = 22 * mm
+SIGNATURE_SPACE = 20 * mm
 QR_CAPTION = "Pindai untuk memeriksa keaslian surat"
 WATERMARK = "KONSEP"
 
@@ -70,16 +73,13 @@ HEAD_MAIN = _style("head-main", 16, bold=True, align=TA_CENTER)
 ADDRESS = _style("address", 9.5, align=TA_CENTER)
 TITLE = _style("title", 13, bold=True, align=TA_CENTER, underlineWidth=0.8, underlineOffset=-2.5)
 NUMBER = _style("number", 11.5, align=TA_CENTER, spaceAfter=14)
-BODY = _style("body", 11.5, align=TA_JUSTIFY, spaceAfter=8, leading=17)
+BODY = _style("body", 11.5, align=TA_JUSTIFY, spaceAfter=6, leading=15.5)
 CELL = _style("cell", 11.5)
-HEADING = _style("heading", 11.5, bold=True, spaceAfter=2)
+HEADING = _style("heading", 11.5, spaceAfter=3)  # a lead-in line such as "Dari seorang ibu:"
+TABLE_CELL = _style("table-cell", 10.5, leading=13)
+TABLE_HEAD = _style("table-head", 10.5, bold=True, align=TA_CENTER, leading=13)
 SIGNER = _style("signer", 11.5, align=TA_CENTER)
 CAPTION = _style("caption", 8, align=TA_CENTER)
-
-
-def format_indonesian_date(d: date) -> str:
-    """A date as written in Indonesian letters, e.g. "27 November 2026"."""
-    return format_date(d, format="d MMMM y", locale="id")
 
 
 def render_letter_pdf(doc: LetterDocument) -> bytes:
@@ -112,18 +112,29 @@ def _page_size(paper: str) -> tuple[float, float]:
 
 
 def _story(doc: LetterDocument, width: float) -> list[Flowable]:
-    validity = [_validity_line(doc.validity_until)] if doc.validity_until else []
+    label_width = _label_width(doc.sections)
     return [
         *_letterhead(doc.letterhead, width),
         _text(doc.title.upper(), TITLE, markup="<u>{}</u>"),
         _text(f"Nomor: {doc.number if doc.number is not None else '......'}", NUMBER),
         _text(doc.opening, BODY),
-        *[flowable for section in doc.sections for flowable in _section(section, width)],
+        *[flowable for section in doc.sections for flowable in _block(section, width, label_width)],
         *[_text(paragraph, BODY) for paragraph in doc.statement],
-        *validity,
-        _text(doc.closing, BODY),
-        _signature_band(doc, width),
+        _ending(doc, width),
     ]
+
+
+def _label_width(sections: tuple[Section | PeopleTable, ...]) -> float:
+    # one width for every table of the letter, so all the colons stand in one column
+    labels = [label for s in sections if isinstance(s, Section) for label, _value in s.rows]
+    widest = max((pdfmetrics.stringWidth(label, FONT, CELL.fontSize) for label in labels), default=0)
+    return min(max(widest + 3 * mm, LABEL_WIDTHS[0]), LABEL_WIDTHS[1])
+
+
+def _block(block: Section | PeopleTable, width: float, label_width: float) -> list[Flowable]:
+    if isinstance(block, PeopleTable):
+        return _people_table(block, width)
+    return _section(block, width, label_width)
 
 
 def _text(text: str, style: ParagraphStyle, markup: str = "{}") -> Paragraph:
@@ -134,13 +145,14 @@ def _text(text: str, style: ParagraphStyle, markup: str = "{}") -> Paragraph:
 def _letterhead(head: Letterhead, width: float) -> list[Flowable]:
     styles = [HEAD_LINE] * (len(head.lines) - 1) + [HEAD_MAIN]
     lines = [_text(line.upper(), style) for line, style in zip(head.lines, styles, strict=False)]
-    logo = Image(head.logo_path, LOGO_SIZE, LOGO_SIZE, kind="proportional") if head.logo_path else ""
+    source = io.BytesIO(head.logo) if head.logo else head.logo_path
+    logo = Image(source, LOGO_SIZE, LOGO_SIZE, kind="proportional") if source else ""
     # an empty column the logo's width on the right keeps the text centred on the page
-    side = LOGO_COLUMN if head.logo_path else 0
+    side = LOGO_COLUMN if source else 0
     text = [*lines, _text(head.address, ADDRESS)]
     table = Table([[logo, text, ""]], colWidths=[side, width - 2 * side, side])
     table.setStyle(_grid_style(valign="MIDDLE"))
-    return [table, Spacer(1, 2 * mm), DoubleRule(width), Spacer(1, 6 * mm)]
+    return [table, Spacer(1, 2 * mm), DoubleRule(width), Spacer(1, 4 * mm)]
 
 
 class DoubleRule(Flowable):
@@ -157,15 +169,37 @@ class DoubleRule(Flowable):
         self.canv.line(0, 0.35, self.width, 0.35)
 
 
-def _section(section: Section, width: float) -> list[Flowable]:
+def _section(section: Section, width: float, label_width: float) -> list[Flowable]:
     heading = [_text(section.heading, HEADING)] if section.heading else []
     if not section.rows:
         return heading
     rows = [["", _text(label, CELL), _text(":", CELL), _text(value, CELL)] for label, value in section.rows]
-    value_width = width - LABEL_INDENT - LABEL_WIDTH - COLON_WIDTH
-    table = Table(rows, colWidths=[LABEL_INDENT, LABEL_WIDTH, COLON_WIDTH, value_width])
-    table.setStyle(_grid_style(valign="TOP", bottom_padding=2))
+    value_width = width - LABEL_INDENT - label_width - COLON_WIDTH
+    table = Table(rows, colWidths=[LABEL_INDENT, label_width, COLON_WIDTH, value_width])
+    table.setStyle(_grid_style(valign="TOP", bottom_padding=1))
+    return [*heading, table, Spacer(1, 6)]
+
+
+def _people_table(block: PeopleTable, width: float) -> list[Flowable]:
+    heading = [_text(block.heading, HEADING)] if block.heading else []
+    head = [_text(title, TABLE_HEAD) for title in ("No.", *block.columns)]
+    body = [[_text(f"{i}.", TABLE_CELL), *[_text(v, TABLE_CELL) for v in row]] for i, row in enumerate(block.rows, 1)]
+    table = Table([head, *body], colWidths=_people_columns(block.columns, width - LABEL_INDENT), repeatRows=1,
+                  hAlign="RIGHT")
+    table.setStyle(TableStyle([("GRID", (0, 0), (-1, -1), 0.5, colors.black), ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                               ("TOPPADDING", (0, 0), (-1, -1), 2), ("BOTTOMPADDING", (0, 0), (-1, -1), 3),
+                               ("LEFTPADDING", (0, 0), (-1, -1), 3), ("RIGHTPADDING", (0, 0), (-1, -1), 3)]))
     return [*heading, table, Spacer(1, 8)]
+
+
+# fixed widths for the columns whose content has a known length; the name takes what is left
+PEOPLE_COLUMN_WIDTHS = {"NIK": 36 * mm, "Tanggal Lahir": 32 * mm, "L/P": 10 * mm, "Hubungan": 28 * mm}
+
+
+def _people_columns(columns: tuple[str, ...], width: float) -> list[float]:
+    fixed = [10 * mm, *[PEOPLE_COLUMN_WIDTHS.get(c, 0) for c in columns]]
+    rest = width - sum(fixed)
+    return [w or rest for w in fixed]
 
 
 def _grid_style(*, valign: str, bottom_padding: float = 0) -> TableStyle:
@@ -180,11 +214,18 @@ def _grid_style(*, valign: str, bottom_padding: float = 0) -> TableStyle:
     )
 
 
-def _validity_line(until: date) -> Paragraph:
-    return _text(f"Surat keterangan ini berlaku sampai dengan {format_indonesian_date(until)}.", BODY)
+def _validity_line(until: date, document_name: str) -> Paragraph:
+    name = document_name[:1].upper() + document_name[1:]
+    return _text(f"{name} ini berlaku sampai dengan {format_indonesian_date(until)}.", BODY)
 
 
-def _signature_band(doc: LetterDocument, width: float) -> Flowable:
+def _ending(doc: LetterDocument, width: float) -> Flowable:
+    # the closing goes with the signature: a page must never hold a signer block alone
+    validity = [_validity_line(doc.validity_until, doc.document_name)] if doc.validity_until else []
+    return KeepTogether([*validity, _text(doc.closing, BODY), *_signature_band(doc, width)])
+
+
+def _signature_band(doc: LetterDocument, width: float) -> list[Flowable]:
     # a draft is not yet valid, so it never carries a verification code
     show_qr = doc.verification_url is not None and not doc.is_draft
     qr = [QrCode(doc.verification_url or "", QR_SIZE), _text(QR_CAPTION, CAPTION)] if show_qr else ""
@@ -192,8 +233,7 @@ def _signature_band(doc: LetterDocument, width: float) -> Flowable:
     band = Table([[qr, "", _signer_lines(doc)]], colWidths=[QR_COLUMN, gap, SIGNER_COLUMN])
     band.setStyle(_grid_style(valign="BOTTOM"))
     band.setStyle(TableStyle([("ALIGN", (0, 0), (0, 0), "CENTER")]))
-    # the place, date, signature and name belong on one page together
-    return KeepTogether([Spacer(1, 8 * mm), band])
+    return [Spacer(1, 5 * mm), band]
 
 
 def _signer_lines(doc: LetterDocument) -> list[Flowable]:

@@ -21,6 +21,11 @@ from pydantic_core import PydanticCustomError
 from shared.errors import FieldError
 from shared.letters.nik import nik_shape_problem
 
+# C0 and C1 control characters (NUL, tab, newline, ...): NUL breaks PostgreSQL text, the others break the
+# printed letter's layout. Leading and trailing whitespace is trimmed before this is checked.
+PRINTABLE = r"^[^\x00-\x1F\x7F-\x9F]*$"
+_CONTROL = re.compile(r"[\x00-\x1F\x7F-\x9F]")
+CONTROL_MESSAGE = "tidak boleh berisi karakter kontrol (mis. NUL, tab, baris baru)"
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _ISO_TIME = re.compile(r"^\d{2}:\d{2}(:\d{2})?$")
 
@@ -60,10 +65,17 @@ PastDate = Annotated[date, BeforeValidator(_iso_date), AfterValidator(_past_date
 Nik = Annotated[str, BeforeValidator(_nik), Field(min_length=16, max_length=16, pattern=r"^[0-9]{16}$")]
 
 
+def _printable(value: str) -> str:
+    if _CONTROL.search(value):
+        raise PydanticCustomError("control_character", CONTROL_MESSAGE)
+    return value
+
+
 def Text(max_length: int, min_length: int = 1, pattern: str | None = None) -> Any:  # noqa: N802
-    """A trimmed string with length limits (and a pattern when given)."""
-    return Annotated[str, StringConstraints(strip_whitespace=True, min_length=min_length,
-                                            max_length=max_length, pattern=pattern)]
+    """A trimmed string with length limits, without control characters (and matching pattern when given)."""
+    # The pattern documents the rule in the JSON schema; the validator enforces it under any template pattern.
+    return Annotated[str, StringConstraints(strip_whitespace=True, min_length=min_length, max_length=max_length,
+                                            pattern=pattern or PRINTABLE), AfterValidator(_printable)]
 
 
 class Sex(StrEnum):
@@ -117,11 +129,20 @@ class Person(BaseModel):
     relation: Text(40) | None = None
 
 
+class ActionReason(BaseModel):
+    """The body of an official's reject or revoke: why, in a sentence the applicant will read."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: Text(500, 3)
+
+
 _MESSAGES = {
     "missing": "wajib diisi",
     "extra_forbidden": "kolom tidak dikenal",
     "string_type": "harus berupa teks",
-    "string_too_short": "tidak boleh kosong",
+    "string_too_short": "paling sedikit {min_length} karakter",
+    "string_unicode": "berisi karakter Unicode yang tidak valid",
     "string_too_long": "paling banyak {max_length} karakter",
     "string_pattern_mismatch": "formatnya tidak sesuai",
     "int_type": "harus berupa bilangan bulat",
@@ -149,6 +170,11 @@ _MESSAGES = {
 
 
 def _message(error: Any) -> str:
+    context = error.get("ctx") or {}
+    if error["type"] == "string_too_short" and context.get("min_length") == 1:
+        return "tidak boleh kosong"
+    if error["type"] == "string_pattern_mismatch" and context.get("pattern") == PRINTABLE:
+        return CONTROL_MESSAGE
     template = _MESSAGES.get(error["type"])
     if template is None:
         return error["msg"] if error["type"] in _CUSTOM_TYPES else "nilai tidak valid"
@@ -159,7 +185,7 @@ def _message(error: Any) -> str:
         return template.split(":")[0]
 
 
-_CUSTOM_TYPES = {"nik", "date_format", "time_format", "future_date", "old_date", "value_error"}
+_CUSTOM_TYPES = {"nik", "date_format", "time_format", "future_date", "old_date", "value_error", "control_character"}
 
 
 def field_errors(exc: ValidationError, prefix: str = "") -> list[FieldError]:

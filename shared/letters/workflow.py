@@ -72,7 +72,8 @@ def _decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
     try:
         created, hex_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
         return datetime.fromisoformat(created), uuid.UUID(hex=hex_id)
-    except (ValueError, TypeError, binascii.Error) as exc:
+    # A cursor comes from the client: any shape of JSON may be inside, nested arbitrarily deep.
+    except (ValueError, TypeError, AttributeError, RecursionError, binascii.Error) as exc:
         raise ValidationFailed([FieldError("cursor", "kursor tidak valid")]) from exc
 
 

@@ -22,6 +22,12 @@ log = logging.getLogger(__name__)
 bp = Blueprint("letters", __name__, url_prefix="/api/v1/letters")
 
 
+@bp.before_request
+def _authenticate() -> None:
+    """Every letters route needs a valid token before its input is even read (401 first)."""
+    current_client()
+
+
 @bp.post("")
 def submit():  # type: ignore[no-untyped-def]
     """Validate, store (committed), then enqueue; 202 with the letter."""
@@ -96,10 +102,12 @@ def approve(letter_id: uuid.UUID):  # type: ignore[no-untyped-def]
 @bp.post("/<uuid:letter_id>/reject")
 def reject(letter_id: uuid.UUID):  # type: ignore[no-untyped-def]
     """An official rejects a draft with a reason."""
+    require_official()  # a hamlet post gets 403 whatever its body says
     return _act(workflow.reject_letter, letter_id, reason=reason_from(json_body()))
 
 
 @bp.post("/<uuid:letter_id>/revoke")
 def revoke(letter_id: uuid.UUID):  # type: ignore[no-untyped-def]
     """An official revokes an issued letter with a reason."""
+    require_official()
     return _act(workflow.revoke_letter, letter_id, reason=reason_from(json_body()))

@@ -1,0 +1,190 @@
+"""The OpenAPI 3.1 description, generated from the pydantic models the API validates and answers with."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, create_model
+from pydantic.json_schema import models_json_schema
+
+from services.api import shapes
+from shared.letters.catalog import Catalog
+from shared.letters.intake import example_request
+from shared.letters.schemas import ActionReason, Applicant
+
+REF = "#/components/schemas/{model}"
+PROBLEM = "application/problem+json"
+RESPONSE_MODELS = (shapes.Problem, shapes.ValidationProblem, shapes.LetterView, shapes.LetterPage,
+                   shapes.LetterTypeView, shapes.PublicLetter, shapes.Health)
+
+
+def ref(name: str) -> dict[str, str]:
+    return {"$ref": REF.format(model=name)}
+
+
+def request_model(catalog: Catalog, code: str) -> type[BaseModel]:
+    """The body of POST /api/v1/letters for one letter type: the Applicant and the type's fields model."""
+    fields_model = catalog.models[code]
+    needs_fields = any(field.is_required() for field in fields_model.model_fields.values())
+    example = example_request(catalog.types[code])
+    return create_model(  # type: ignore[call-overload,no-any-return]
+        f"LetterRequest_{code}",
+        __config__=ConfigDict(extra="forbid", title=catalog.types[code].title,
+                              json_schema_extra={"examples": [example]}),
+        type=(Literal[code], ...), applicant=(Applicant, ...),
+        fields=(fields_model, ...) if needs_fields else (fields_model, Field(default_factory=fields_model)),
+    )
+
+
+def component_schemas(catalog: Catalog) -> dict[str, Any]:
+    """Every schema the description refers to, from pydantic, under #/components/schemas."""
+    requests = [request_model(catalog, code) for code in catalog.types]
+    models = [(model, "validation") for model in (*requests, ActionReason, shapes.LetterQuery)]
+    models += [(model, "serialization") for model in RESPONSE_MODELS]
+    _keys, schema = models_json_schema(models, ref_template=REF)  # type: ignore[arg-type]
+    return schema["$defs"]  # type: ignore[no-any-return]
+
+
+def _json(schema: dict[str, Any], media: str = "application/json") -> dict[str, Any]:
+    return {media: {"schema": schema}}
+
+
+def _header(description: str) -> dict[str, Any]:
+    return {"description": description, "required": True, "schema": {"type": "string"}}
+
+
+def problem(description: str, model: str = "Problem", **headers: str) -> dict[str, Any]:
+    """A problem+json response, with required headers named as keyword arguments."""
+    response: dict[str, Any] = {"description": description, "content": _json(ref(model), PROBLEM)}
+    if headers:
+        response["headers"] = {name.replace("_", "-"): _header(text) for name, text in headers.items()}
+    return response
+
+
+PROBLEMS = {
+    "400": problem("Isi bukan JSON yang valid, atau Content-Type bukan application/json"),
+    "401": problem("Token tidak ada atau tidak berlaku", WWW_Authenticate="Bearer realm=\"suratdesa\""),
+    "403": problem("Hanya petugas desa yang boleh"),
+    "404": problem("Tidak ada, atau bukan milik pemanggil"),
+    "409": problem("Status surat tidak sesuai untuk tindakan ini"),
+    "413": problem("Isi permintaan lebih dari 1 MB"),
+    "422": problem("Data tidak valid; `errors` menyebut setiap kolom", "ValidationProblem"),
+    "429": problem("Terlalu banyak kegagalan dari alamat ini", Retry_After="detik sampai boleh mencoba lagi"),
+    "503": problem("Basis data atau broker tidak tersedia", Retry_After="detik sampai boleh mencoba lagi"),
+}
+
+
+def ok(description: str, content: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    return {"description": description, "content": content, **extra}
+
+
+def operation(summary: str, responses: dict[str, Any], problems: str, *, public: bool = False,
+              **extra: Any) -> dict[str, Any]:
+    """An operation answering responses, plus the problem responses whose codes are listed in problems."""
+    all_responses = {**responses, **{code: PROBLEMS[code] for code in problems.split()}}
+    return {"summary": summary, "responses": all_responses, **({"security": []} if public else {}), **extra}
+
+
+def _path_param(name: str, schema: dict[str, Any]) -> dict[str, Any]:
+    return {"name": name, "in": "path", "required": True, "schema": schema}
+
+
+LETTER_ID = [_path_param("letter_id", {"type": "string", "format": "uuid"})]
+TOKEN = [_path_param("token", {"type": "string", "minLength": 1, "maxLength": 200})]
+PDF = _json({"type": "string", "format": "binary"}, "application/pdf")
+HTML = _json({"type": "string"}, "text/html")
+LETTER = _json(ref("LetterView"))
+REASON_BODY = {"required": True, "content": _json(ref("ActionReason"))}
+
+
+def _query_schema(schema: dict[str, Any]) -> dict[str, Any]:
+    # A query string has no null: an optional parameter is simply left out.
+    options = [option for option in schema.get("anyOf", []) if option != {"type": "null"}]
+    if len(options) != 1:
+        return schema
+    return {**{k: v for k, v in schema.items() if k not in ("anyOf", "default")}, **options[0]}
+
+
+def _query_parameters(components: dict[str, Any]) -> list[dict[str, Any]]:
+    properties = components["LetterQuery"]["properties"]
+    return [{"name": name, "in": "query", "required": False, "schema": _query_schema(schema)}
+            for name, schema in properties.items()]
+
+
+def _submit_body(catalog: Catalog) -> dict[str, Any]:
+    mapping = {code: REF.format(model=f"LetterRequest_{code}") for code in catalog.types}
+    schema = {"oneOf": [{"$ref": target} for target in mapping.values()],
+              "discriminator": {"propertyName": "type", "mapping": mapping}}
+    return {"required": True, "content": _json(schema)}
+
+
+def letter_paths(catalog: Catalog, components: dict[str, Any]) -> dict[str, Any]:
+    """The /api/v1/letters operations."""
+    action = "401 403 404 409 429"
+    created = ok("Diterima; konsep dibuat oleh worker", LETTER,
+                 headers={"Location": _header("alamat surat ini")})
+    return {
+        "/api/v1/letters": {
+            "post": operation("Ajukan surat", {"202": created}, "400 401 413 422 429 503",
+                              requestBody=_submit_body(catalog)),
+            "get": operation("Daftar surat, terbaru dahulu", {"200": ok("Satu halaman", _json(ref("LetterPage")))},
+                             "401 422 429", parameters=_query_parameters(components)),
+        },
+        "/api/v1/letters/{letter_id}": {
+            "get": operation("Satu surat dengan riwayatnya", {"200": ok("Surat", LETTER)}, "401 404 429"),
+            "parameters": LETTER_ID},
+        "/api/v1/letters/{letter_id}/draft.pdf": {
+            "get": operation("Konsep PDF", {"200": ok("PDF konsep", PDF)}, "401 404 409 429"),
+            "parameters": LETTER_ID},
+        "/api/v1/letters/{letter_id}/pdf": {
+            "get": operation("PDF bertanda tangan", {"200": ok("PDF surat", PDF)}, "401 404 409 429"),
+            "parameters": LETTER_ID},
+        "/api/v1/letters/{letter_id}/approve": {
+            "post": operation("Setujui konsep (petugas)", {"200": ok("Disetujui", LETTER)}, action),
+            "parameters": LETTER_ID},
+        "/api/v1/letters/{letter_id}/reject": {
+            "post": operation("Tolak konsep dengan alasan (petugas)", {"200": ok("Ditolak", LETTER)},
+                              action + " 400 413 422", requestBody=REASON_BODY),
+            "parameters": LETTER_ID},
+        "/api/v1/letters/{letter_id}/revoke": {
+            "post": operation("Cabut surat terbit dengan alasan (petugas)", {"200": ok("Dicabut", LETTER)},
+                              action + " 400 413 422", requestBody=REASON_BODY),
+            "parameters": LETTER_ID},
+    }
+
+
+def other_paths() -> dict[str, Any]:
+    """Health, the catalog, this description, and the public verification page."""
+    health = {"200": ok("Berjalan", _json(ref("Health")))}
+    verdict = {"200": ok("Status surat (SAH / DICABUT)", {**HTML, **_json(ref("PublicLetter"))})}
+    upload = {"required": True, "content": {"multipart/form-data": {"schema": {
+        "type": "object", "properties": {"file": {"type": "string", "format": "binary"}}}}}}
+    unknown = {"404": ok("Kode tidak terdaftar (TIDAK DITEMUKAN)", {**HTML, **_json(ref("Problem"), PROBLEM)})}
+    return {
+        "/healthz": {"get": operation("Proses hidup", health, "", public=True)},
+        "/readyz": {"get": operation("Basis data dan broker siap", health, "503", public=True)},
+        "/api/v1/openapi.json": {"get": operation("Deskripsi API ini", {"200": ok("OpenAPI 3.1", _json(
+            {"type": "object"}))}, "401 429")},
+        "/api/v1/letter-types": {"get": operation("Jenis surat, kolomnya, dan contoh", {"200": ok(
+            "Katalog", _json({"type": "array", "items": ref("LetterTypeView")}))}, "401 429")},
+        "/v/{token}": {"get": operation("Halaman verifikasi kode QR", {**verdict, **unknown}, "429", public=True),
+                       "parameters": TOKEN},
+        "/v/{token}/check": {"post": operation("Periksa berkas PDF terhadap surat terbit", {**verdict, **unknown},
+                                               "413 422 429", public=True, requestBody=upload),
+                             "parameters": TOKEN},
+    }
+
+
+def openapi_document(catalog: Catalog) -> dict[str, Any]:
+    """The whole description: info, bearer security, paths, and the pydantic-generated components."""
+    components = component_schemas(catalog)
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "suratdesa", "version": "1",
+                 "description": "Surat keterangan desa: pengajuan oleh pos pelayanan dusun, persetujuan petugas, "
+                                "PDF bertanda tangan dan verifikasi kode QR. Galat: RFC 9457 problem+json."},
+        "security": [{"bearerAuth": []}],
+        "paths": {**other_paths(), **letter_paths(catalog, components)},
+        "components": {"schemas": components, "securitySchemes": {"bearerAuth": {
+            "type": "http", "scheme": "bearer", "description": "Token klien dari `suratdesa clients create`"}}},
+    }
