@@ -14,7 +14,7 @@ from sqlmodel import Session, col, select, update
 from shared.config import Settings
 from shared.errors import FieldError, Forbidden, NotFound, ValidationFailed, WrongStatus
 from shared.letters.catalog import load_catalog
-from shared.letters.compose import build_document, default_signer
+from shared.letters.compose import build_document, signer_for
 from shared.letters.events import record_event
 from shared.letters.intake import validate_request
 from shared.letters.rendering import render_letter_pdf
@@ -39,7 +39,7 @@ def transition(session: Session, letter_id: uuid.UUID, *, source: Status, target
 
 def submit_letter(*, session: Session, settings: Settings, client: Client, body: Any) -> Letter:
     """Check a request, store it as `submitted` with its first event, and commit."""
-    request = validate_request(body, load_catalog(settings.templates_dir))
+    request = validate_request(body, load_catalog(settings.templates_dir), today=settings.today())
     letter = Letter(village_id=client.village_id, client_id=client.id, type=request.letter_type.code,
                     status=Status.SUBMITTED.value, applicant=request.applicant, fields=request.fields)
     session.add(letter)
@@ -105,7 +105,7 @@ def render_draft(*, session: Session, settings: Settings, letter_id: uuid.UUID) 
     village = session.get(Village, letter.village_id)
     letter_type = load_catalog(settings.templates_dir).types[letter.type]
     document = build_document(letter_type=letter_type, village=village, applicant=letter.applicant,
-                              fields=letter.fields, signer=default_signer(village),
+                              fields=letter.fields, signer=signer_for(village, letter.type),
                               letter_date=settings.today())
     LetterFiles(settings).write(letter.id, "draft", render_letter_pdf(document))
     if not transition(session, letter.id, source=Status.SUBMITTED, target=Status.AWAITING_APPROVAL):
