@@ -7,12 +7,13 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import click
 
 from shared.config import get_settings
 from shared.db import session_scope, upgrade_schema
-from shared.errors import DomainError, TemplateError
+from shared.errors import DomainError, ProfileError, TemplateError
 from shared.letters.catalog import load_catalog
 from shared.models import Role
 
@@ -34,12 +35,15 @@ def initialise() -> None:
 
     settings = get_settings()
     try:
-        load_catalog(settings.templates_dir)
+        catalog = load_catalog(settings.templates_dir)
     except TemplateError as exc:
         _fail(f"letter template: {exc}")
     upgrade_schema(settings)
     with session_scope(settings) as session:
-        accounts.ensure_demo_village(session)
+        try:
+            accounts.ensure_demo_village(session, letter_types=catalog.types)
+        except ProfileError as exc:
+            _fail(f"village profile: {exc}")
         ensure_village_keys(session, settings)
 
 
@@ -75,6 +79,24 @@ def villages_create(code: str, name: str, district: str, regency: str, province:
             _fail(exc.detail)
         ensure_village_keys(session, settings)
     click.echo(f"village {village.code} created")
+
+
+@villages.command("load")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def villages_load(path: Path) -> None:
+    """Create or update a village from its profile file (TOML; see templates/villages/cijengkol.toml)."""
+    from shared.letters.setup import ensure_village_keys
+    from shared.villages import load_village_file, save_village
+
+    settings = get_settings()
+    try:
+        record = load_village_file(path, letter_types=load_catalog(settings.templates_dir).types)
+    except (TemplateError, ProfileError) as exc:
+        _fail(f"village profile: {exc}")
+    with session_scope(settings) as session:
+        village, created = save_village(session, record)
+        ensure_village_keys(session, settings)
+    click.echo(f"village {village.code} {'created' if created else 'updated'} from {path.name}")
 
 
 @main.group()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+from collections.abc import Collection
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -12,22 +13,10 @@ from sqlmodel import Session, func, select
 
 from shared.errors import DomainError, NotFound
 from shared.models import Client, Role, Village, utcnow
+from shared.villages import DEMO_PROFILE, load_village_file, save_village
+from shared.villages import VILLAGE_CODE as VILLAGE_CODE_PATTERN
 
-VILLAGE_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{1,31}$")
-
-DEMO_VILLAGE: dict[str, Any] = {
-    "code": "Ds.Cjk",
-    "name": "Cijengkol",
-    "district": "Caringin",
-    "regency": "Sukabumi",
-    "province": "Jawa Barat",
-    "profile": {
-        "office_address": "Jl. Raya Cijengkol No. 1, Kecamatan Caringin, Kabupaten Sukabumi 43154",
-        "signers": [
-            {"name": "Budi Contoh", "position": "Kepala Desa Cijengkol"},
-        ],
-    },
-}
+VILLAGE_CODE = re.compile(VILLAGE_CODE_PATTERN)
 
 
 def hash_token(token: str) -> str:
@@ -40,7 +29,7 @@ def create_village(session: Session, *, code: str, name: str, district: str, reg
     """Add a village; its code is what letter numbers and the CLI call it."""
     if not VILLAGE_CODE.match(code):
         raise DomainError(f"kode desa '{code}' tidak valid (huruf, angka, titik, strip; 2-32 karakter)")
-    default_signer = {"name": "-", "position": f"Kepala Desa {name}"}
+    default_signer = {"key": "kades", "name": "-", "position": f"Kepala Desa {name}"}
     village = Village(code=code, name=name, district=district, regency=regency, province=province,
                       profile=profile or {"office_address": "", "signers": [default_signer]})
     session.add(village)
@@ -52,11 +41,11 @@ def create_village(session: Session, *, code: str, name: str, district: str, reg
     return village
 
 
-def ensure_demo_village(session: Session) -> Village | None:
-    """Create Desa Cijengkol when the deployment has no village yet."""
+def ensure_demo_village(session: Session, *, letter_types: Collection[str] | None = None) -> Village | None:
+    """Create Desa Cijengkol from its profile file when the deployment has no village yet."""
     if session.exec(select(func.count()).select_from(Village)).one():
         return None
-    return create_village(session, **DEMO_VILLAGE)
+    return save_village(session, load_village_file(DEMO_PROFILE, letter_types=letter_types))[0]
 
 
 def find_village(session: Session, code: str | None) -> Village:

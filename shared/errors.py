@@ -74,3 +74,7 @@ class ServiceUnavailable(DomainError):
 
 class TemplateError(Exception):
     """A letter-type file is broken; the message names the file and the field."""
+
+
+class ProfileError(Exception):
+    """A village profile file is broken; the message names the file and the field."""

@@ -1,0 +1,174 @@
+"""Village profiles: one TOML file per village, checked, then stored in `Village` (settings in `profile`)."""
+
+from __future__ import annotations
+
+import base64
+import tomllib
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
+from sqlmodel import Session, select
+
+from shared.errors import ProfileError
+from shared.letters.numbering import format_number
+from shared.models import Village
+
+DEMO_PROFILE = Path(__file__).resolve().parent.parent / "templates" / "villages" / "cijengkol.toml"
+VILLAGE_CODE = r"^[A-Za-z0-9][A-Za-z0-9._-]{1,31}$"
+MAX_LOGO_BYTES = 512 * 1024
+IMAGE_SIGNATURES = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff")  # PNG, JPEG: what the renderer embeds
+Name = Annotated[str, Field(min_length=1, max_length=100)]
+
+
+class SignerProfile(BaseModel):
+    """An official who signs letters, and on whose behalf ("a.n." then "u.b." lines)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    key: str = Field(pattern=r"^[a-z][a-z0-9_]*$")  # how the profile refers to this signer
+    name: Name
+    position: Name  # "Kepala Desa Cijengkol", "Sekretaris Desa", "Kasi Pelayanan"
+    staff_number: str | None = Field(default=None, max_length=60)  # NIP / NIPD, printed under the name
+    on_behalf: list[str] = Field(default_factory=list, max_length=3)
+
+    @field_validator("on_behalf")
+    @classmethod
+    def _delegation_order(cls, lines: list[str]) -> list[str]:
+        for i, line in enumerate(lines):
+            prefix = "a.n. " if i == 0 else "u.b. "
+            if not line.startswith(prefix) or len(line) <= len(prefix):
+                raise ValueError(f"line {i + 1} must start with '{prefix.strip()}' and name a position")
+        return lines
+
+
+class VillageProfile(BaseModel):
+    """Everything a village file says; see templates/villages/cijengkol.toml."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    code: str = Field(pattern=VILLAGE_CODE)  # used in letter numbers, e.g. Ds.Cjk
+    name: Name  # without "Desa"
+    district: Name
+    regency: Name
+    province: str = Field(default="", max_length=100)
+    office_address: str = Field(min_length=1, max_length=200)
+    postal_code: str | None = Field(default=None, pattern=r"^[0-9]{5}$")
+    place: str | None = Field(default=None, max_length=60)  # in "Cijengkol, 27 November 2026"; the name if unset
+    logo: str | None = None  # a PNG or JPEG, relative to the profile file
+    paper: Literal["F4", "A4"] = "F4"
+    number_pattern: str | None = None  # else the deployment's NUMBER_PATTERN
+    sequence: Literal["per_type", "shared"] = "per_type"
+    signers: list[SignerProfile] = Field(min_length=1)
+    default_signer: str | None = None  # a signer key; the first signer if unset
+    signer_by_type: dict[str, str] = Field(default_factory=dict)  # letter type -> signer key
+    approval: dict[str, bool] = Field(default_factory=dict)  # letter type -> needs an official's approval
+
+    @field_validator("number_pattern")
+    @classmethod
+    def _pattern_formats(cls, pattern: str | None) -> str | None:
+        if pattern is None:
+            return None
+        if "{seq" not in pattern or "{year" not in pattern:
+            raise ValueError("needs {seq...} and {year}: numbers must differ within and across years")
+        try:
+            format_number(pattern, classification="401", seq=1, village_code="Ds.X", on=date(2026, 1, 1))
+        except (KeyError, IndexError, ValueError) as exc:
+            raise ValueError(f"cannot be formatted ({exc!r}); placeholders: classification, seq, "
+                             "village_code, roman_month, month, year") from None
+        return pattern
+
+    @field_validator("signer_by_type", "approval")
+    @classmethod
+    def _known_letter_types(cls, by_type: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
+        known = (info.context or {}).get("letter_types")
+        unknown = [code for code in by_type if known is not None and code not in known]
+        if unknown:
+            raise ValueError(f"unknown letter type '{unknown[0]}'; known: {', '.join(sorted(known))}")
+        return by_type
+
+    @model_validator(mode="after")
+    def _signer_keys_exist(self) -> VillageProfile:
+        keys = [s.key for s in self.signers]
+        if len(set(keys)) != len(keys):
+            raise ValueError("signers: two signers share a key")
+        named = [self.default_signer] if self.default_signer else []
+        for key in [*named, *self.signer_by_type.values()]:
+            if key not in keys:
+                raise ValueError(f"signer '{key}' is not among the signers ({', '.join(keys)})")
+        return self
+
+
+@dataclass(frozen=True)
+class VillageRecord:
+    """A checked profile as the village row stores it: names in columns, the rest in `profile` (JSON)."""
+
+    code: str
+    name: str
+    district: str
+    regency: str
+    province: str
+    profile: dict[str, Any]
+
+
+def load_village_file(path: Path, *, letter_types: Collection[str] | None = None) -> VillageRecord:
+    """Read and check a village file; a broken one raises ProfileError naming file and field."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        profile = VillageProfile.model_validate(data, context={"letter_types": letter_types})
+    except OSError as exc:
+        raise ProfileError(f"{path.name}: cannot be read: {exc.strerror}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ProfileError(f"{path.name}: not valid TOML: {exc}") from exc
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "(file)"
+        raise ProfileError(f"{path.name}: field {where}: {first['msg']}") from exc
+    logo = _logo_image(path, profile.logo) if profile.logo else None
+    stored = profile.model_dump(exclude={"code", "name", "district", "regency", "province", "logo"},
+                                exclude_none=True)
+    if logo:
+        stored["logo_image"] = base64.b64encode(logo).decode()  # in the row: the worker needs no shared disk
+    return VillageRecord(code=profile.code, name=profile.name, district=profile.district,
+                         regency=profile.regency, province=profile.province, profile=stored)
+
+
+def _logo_image(profile_path: Path, logo: str) -> bytes:
+    file = (profile_path.parent / logo).resolve()
+    try:
+        data = file.read_bytes()
+    except OSError as exc:
+        raise ProfileError(f"{profile_path.name}: field logo: cannot read {file}: {exc.strerror}") from exc
+    if not data.startswith(IMAGE_SIGNATURES):
+        raise ProfileError(f"{profile_path.name}: field logo: {file.name} is not a PNG or JPEG image")
+    if len(data) > MAX_LOGO_BYTES:
+        raise ProfileError(f"{profile_path.name}: field logo: {file.name} is over {MAX_LOGO_BYTES // 1024} kB")
+    return data
+
+
+def save_village(session: Session, record: VillageRecord) -> tuple[Village, bool]:
+    """Create the village, or update the one with the same code; True when it was created."""
+    village = session.exec(select(Village).where(Village.code == record.code)).first()
+    created = village is None
+    village = village or Village(code=record.code)
+    village.name, village.district, village.regency = record.name, record.district, record.regency
+    village.province, village.profile = record.province, record.profile
+    session.add(village)
+    session.commit()
+    session.refresh(village)
+    return village, created
+
+
+def demo_village() -> Village:
+    """Desa Cijengkol from its profile file, not stored (for samples and benchmarks)."""
+    record = load_village_file(DEMO_PROFILE)
+    return Village(id=1, code=record.code, name=record.name, district=record.district, regency=record.regency,
+                   province=record.province, profile=record.profile)
+
+
+def approval_required(village: Village, type_code: str, default: bool) -> bool:
+    """Whether an official must approve this type here: the village's switch, else the template's."""
+    return bool(village.profile.get("approval", {}).get(type_code, default))
