@@ -15,14 +15,13 @@ from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
-from shared.accounts import DEMO_VILLAGE
 from shared.config import Settings
 from shared.letters.catalog import load_catalog
 from shared.letters.compose import build_document, default_signer
 from shared.letters.intake import example_request, validate_request
 from shared.letters.rendering import render_letter_pdf
 from shared.letters.signing import ensure_village_key, load_signer, sign_pdf
-from shared.models import Village
+from shared.villages import demo_village
 
 
 def timed(label: str, action: Callable[[], object], repeat: int) -> float:
@@ -49,7 +48,7 @@ def letter_costs(settings: Settings) -> None:
     catalog = load_catalog(settings.templates_dir)
     sktm = catalog.types["sktm"]
     body = example_request(sktm)
-    village = Village(id=1, **DEMO_VILLAGE)
+    village = demo_village()
     ensure_village_key(settings.keys_dir, village_code=village.code, village_name="Desa Cijengkol",
                        signer_position="Kepala Desa Cijengkol")
     signer = load_signer(settings.keys_dir, village_code=village.code)
