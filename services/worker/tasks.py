@@ -29,7 +29,18 @@ def render_draft(self, letter_id: str) -> bool:  # type: ignore[no-untyped-def]
     with session_scope(settings) as session:
         done = workflow.render_draft(session=session, settings=settings, letter_id=uuid.UUID(letter_id))
     log.info("render_draft %s: %s", letter_id, "rendered" if done else "nothing to do")
+    _issue_if_approved_automatically(settings, letter_id)
     return done
+
+
+def _issue_if_approved_automatically(settings: Settings, letter_id: str) -> None:
+    """Where the village switched approval off for the type: approve now, then enqueue the issue."""
+    with session_scope(settings) as session:
+        approved = workflow.approve_automatically(session=session, settings=settings,
+                                                  letter_id=uuid.UUID(letter_id))
+    if approved:  # committed above, so the issuing task finds the letter approved
+        log.info("render_draft %s: approved automatically", letter_id)
+        issue_letter.delay(letter_id)
 
 
 @shared_task(name=ISSUE_LETTER, bind=True, max_retries=5)

@@ -20,6 +20,7 @@ from shared.letters.intake import validate_request
 from shared.letters.rendering import render_letter_pdf
 from shared.models import Client, Letter, LetterStatus, Role, Village, utcnow
 from shared.storage import LetterFiles
+from shared.villages import approval_required
 
 Status = LetterStatus
 
@@ -112,6 +113,24 @@ def render_draft(*, session: Session, settings: Settings, letter_id: uuid.UUID) 
         session.rollback()
         return False
     record_event(session, letter_id=letter.id, type="draft_rendered", actor="worker")
+    session.commit()
+    return True
+
+
+def approve_automatically(*, session: Session, settings: Settings, letter_id: uuid.UUID) -> bool:
+    """Approve a rendered draft of a type the village issues without an official; True if it did."""
+    letter = session.get(Letter, letter_id)
+    if letter is None:
+        return False
+    village = session.get(Village, letter.village_id)
+    letter_type = load_catalog(settings.templates_dir).types[letter.type]
+    if approval_required(village, letter.type, letter_type.approval):
+        return False
+    # the status test is the compare-and-set alone: the session may still hold the row as it was before
+    if not transition(session, letter.id, source=Status.AWAITING_APPROVAL, target=Status.APPROVED):
+        session.rollback()
+        return False
+    record_event(session, letter_id=letter.id, type="approved", actor="system", detail={"automatic": True})
     session.commit()
     return True
 
