@@ -33,7 +33,7 @@ lint: install
 	$(BIN)/ruff check shared services tests benchmarks
 
 samples: install
-	$(BIN)/python -m benchmarks.samples samples
+	$(BIN)/suratdesa samples samples
 
 bench: install
 	$(BIN)/python -m benchmarks.run

@@ -148,6 +148,16 @@ def clients_revoke(name: str) -> None:
 
 
 @main.command()
+@click.argument("directory", default="samples", type=click.Path(file_okay=False, path_type=Path))
+def samples(directory: Path) -> None:
+    """Write every letter type's example as a signed PDF into DIRECTORY, one file per type code."""
+    from shared.letters.samples import write_samples
+
+    for path in write_samples(directory, get_settings()):
+        click.echo(str(path))
+
+
+@main.command()
 @click.option("--host", default="127.0.0.1")
 @click.option("--port", default=8000, type=int)
 @click.option("--workers", default=2, type=int, help="gunicorn worker processes")
