@@ -37,7 +37,17 @@ class Settings(BaseSettings):
     # Worker limits; the Redis visibility timeout is derived from them (see shared.queue).
     task_soft_time_limit: int = 60
     task_time_limit: int = 90
-    enqueue_timeout: float = 1.5
+    # Seconds the API waits for the broker; then the letter stays stored and the sweeper sends it later.
+    enqueue_timeout: float = 1.0
+    # Reliability (see shared.letters.attempts and shared.letters.sweeper): a letter whose step keeps
+    # failing is `failed` after this many attempts; the sweeper wakes every sweep_interval seconds, sends
+    # again the task of letters idle in submitted/approved for sweep_stuck_after seconds (at most sweep_batch
+    # per pass), and forgets Idempotency-Keys older than idempotency_key_hours.
+    letter_max_attempts: int = Field(default=5, ge=1, le=50)
+    sweep_interval: float = Field(default=10.0, gt=0)
+    sweep_stuck_after: float = Field(default=60.0, gt=0)
+    sweep_batch: int = Field(default=200, ge=1)
+    idempotency_key_hours: int = Field(default=72, ge=72)
     # Letter numbers: the pattern's placeholders are classification, seq, village_code, roman_month,
     # month and year. A village profile may override it.
     number_pattern: str = "{classification}/{seq:03d}/{village_code}/{roman_month}/{year}"

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine, event, exc
 from sqlmodel import Session, create_engine
 
 from shared.config import Settings
@@ -17,6 +17,12 @@ from shared.config import Settings
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
 _engines: dict[tuple[int, str], Engine] = {}
+
+# What SQLAlchemy raises when the database is down, restarting, unreachable or (SQLite) locked too long:
+# passing conditions, answered with 503 by the API and retried with backoff by the worker.
+DATABASE_UNAVAILABLE: tuple[type[Exception], ...] = (
+    exc.OperationalError, exc.InterfaceError, exc.DisconnectionError, exc.TimeoutError,
+)
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
@@ -34,16 +40,19 @@ def _sqlite_begin(conn) -> None:  # type: ignore[no-untyped-def]
 
 
 def make_engine(url: str) -> Engine:
-    """A new engine for url, with the SQLite settings a multi-process service needs."""
+    """A new engine for url, with the SQLite settings a multi-process service needs.
+
+    Errors never carry the statement's parameters: they hold NIKs, and errors end up in logs.
+    """
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 15, "check_same_thread": False})
+        engine = create_engine(url, connect_args={"timeout": 15, "check_same_thread": False}, hide_parameters=True)
         event.listen(engine, "connect", _sqlite_pragmas)
         # Let SQLAlchemy, not pysqlite, decide when a transaction starts.
         event.listen(engine, "connect", lambda conn, _rec: setattr(conn, "isolation_level", None))
         event.listen(engine, "begin", _sqlite_begin)
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5, pool_timeout=5,
-                         connect_args={"connect_timeout": 3})
+                         connect_args={"connect_timeout": 3}, hide_parameters=True)
 
 
 def get_engine(settings: Settings) -> Engine:

@@ -6,16 +6,29 @@ import logging
 import uuid
 from typing import Any
 
+import redis.exceptions
 from celery import Celery
+from kombu.exceptions import OperationalError as BrokerOperationalError
 from kombu.transport import TRANSPORT_ALIASES
 from kombu.transport.sqlalchemy import Transport as SQLAlchemyTransport
 
 from shared.config import Settings
+from shared.db import DATABASE_UNAVAILABLE
 
 log = logging.getLogger(__name__)
 
 RENDER_DRAFT = "suratdesa.render_draft"
 ISSUE_LETTER = "suratdesa.issue_letter"
+
+# Errors that say the database or the broker is away for a while: a task raising one is retried with
+# exponential backoff and full jitter. Any other error is the letter's own and counts as an attempt on it
+# (shared.letters.attempts).
+TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
+    *DATABASE_UNAVAILABLE, BrokerOperationalError, redis.exceptions.ConnectionError,
+    redis.exceptions.TimeoutError, ConnectionError, TimeoutError,
+)
+TASK_MAX_RETRIES = 6
+RETRY_BACKOFF_MAX = 60  # seconds; also bounds how long a retried message waits unacked for its countdown
 
 
 class EmbeddedBrokerTransport(SQLAlchemyTransport):
@@ -37,8 +50,18 @@ def broker_url(settings: Settings) -> str:
     return "suratdesa-sqla+" + url.removeprefix("sqla+") if url.startswith("sqla+") else url
 
 
-def celery_config(settings: Settings) -> dict[str, Any]:
+def visibility_timeout(settings: Settings) -> int:
+    """Seconds Redis waits for an ack before it hands a message out again.
+
+    A message stays unacked through its retry countdown (at most RETRY_BACKOFF_MAX) and its run (at most the
+    hard time limit); the timeout must outlast both, or a task would run again while it is still running.
+    """
+    return 2 * (settings.task_time_limit + RETRY_BACKOFF_MAX)
+
+
+def celery_config(settings: Settings, *, producer: bool = False) -> dict[str, Any]:
     """Celery settings: JSON only, late acks, one message at a time, bounded task time."""
+    options = _transport_options(settings, producer=producer)
     return {
         "broker_url": broker_url(settings),
         "task_serializer": "json",
@@ -50,31 +73,42 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "worker_prefetch_multiplier": 1,
         "task_soft_time_limit": settings.task_soft_time_limit,
         "task_time_limit": settings.task_time_limit,
+        # a failed or timed-out task is acked: the letter's attempts (counted in the database) decide what next
+        "task_acks_on_failure_or_timeout": True,
         "broker_connection_retry_on_startup": True,
+        # a worker keeps trying to reach the broker for as long as it is down, then consumes again
+        "broker_connection_max_retries": None,
+        # a task still running when the connection drops finishes its (idempotent) work; the unacked message
+        # comes back after the visibility timeout and then finds nothing to do
+        "worker_cancel_long_running_tasks_on_connection_loss": False,
         "broker_connection_timeout": settings.enqueue_timeout,
-        "broker_transport_options": _transport_options(settings),
+        "broker_transport_options": options,
+        # Celery's Redis caveats: the same visibility timeout in all three places, in every process
+        "result_backend_transport_options": {"visibility_timeout": options["visibility_timeout"]} if options else {},
+        "visibility_timeout": options.get("visibility_timeout"),
         "worker_hijack_root_logger": False,
         "broker_pool_limit": 4,
     }
 
 
-def _transport_options(settings: Settings) -> dict[str, Any]:
+def _transport_options(settings: Settings, *, producer: bool) -> dict[str, Any]:
     if not settings.broker.startswith(("redis://", "rediss://")):
         return {}  # kombu's SQLAlchemy transport hands these to create_engine, which knows none of them
-    # A message not acked within the visibility timeout is redelivered by Redis: it must outlast the
-    # hard time limit, or a long task would run twice while it is still running.
-    return {
-        "visibility_timeout": settings.task_time_limit * 4,
-        "socket_connect_timeout": settings.enqueue_timeout,
-        "socket_timeout": max(settings.enqueue_timeout, 5.0),
-        "max_retries": 1,
-    }
+    options: dict[str, Any] = {"visibility_timeout": visibility_timeout(settings),
+                               "socket_connect_timeout": max(settings.enqueue_timeout, 3.0),
+                               "socket_timeout": max(settings.enqueue_timeout, 5.0)}
+    if producer:
+        # The API and the sweeper must not wait on a dead broker: no reconnect attempt after the first
+        # (kombu sleeps 2 s before each), and short socket timeouts for a broker that hangs.
+        options.update(max_retries=0, socket_connect_timeout=settings.enqueue_timeout,
+                       socket_timeout=settings.enqueue_timeout)
+    return options
 
 
-def make_celery(settings: Settings, *, name: str = "suratdesa") -> Celery:
-    """A Celery app configured from settings."""
+def make_celery(settings: Settings, *, name: str = "suratdesa", producer: bool = False) -> Celery:
+    """A Celery app configured from settings (a producer gives up on a dead broker at once)."""
     app = Celery(name)
-    app.conf.update(celery_config(settings))
+    app.conf.update(celery_config(settings, producer=producer))
     return app
 
 
@@ -82,7 +116,7 @@ class TaskQueue:
     """Sends task messages (ids only, never personal data); failure to send is reported, not raised."""
 
     def __init__(self, settings: Settings) -> None:
-        self.app = make_celery(settings, name="suratdesa-producer")
+        self.app = make_celery(settings, name="suratdesa-producer", producer=True)
 
     def enqueue(self, task_name: str, letter_id: uuid.UUID) -> bool:
         try:

@@ -8,6 +8,7 @@ from typing import Any
 from flask import Flask, Response, json, request
 from werkzeug.exceptions import HTTPException
 
+from shared.db import DATABASE_UNAVAILABLE
 from shared.errors import DomainError, ServiceUnavailable, ValidationFailed
 
 log = logging.getLogger(__name__)
@@ -40,8 +41,8 @@ def _domain_error(error: DomainError) -> Response:
     headers = {}
     if isinstance(error, ValidationFailed):
         extensions["errors"] = [{"field": e.field, "message": e.message} for e in error.errors]
-    if isinstance(error, ServiceUnavailable):
-        headers["Retry-After"] = str(error.retry_after)
+    if getattr(error, "retry_after", None):
+        headers["Retry-After"] = str(error.retry_after)  # type: ignore[attr-defined]
     if error.status == 401:
         headers["WWW-Authenticate"] = 'Bearer realm="suratdesa"'
     return problem(error.status, error.title, error.detail, slug=error.slug, headers=headers, **extensions)
@@ -56,6 +57,12 @@ def _http_error(error: HTTPException) -> Response:
     return problem(status, title, detail, headers=headers)
 
 
+def _database_unavailable(error: Exception) -> Response:
+    # Down, restarting or unreachable: nothing was stored, and the pool reconnects once the database is back.
+    log.warning("database unavailable on %s %s: %s", request.method, request.path, error)
+    return _domain_error(ServiceUnavailable("Basis data sementara tidak dapat dihubungi; coba lagi sebentar lagi."))
+
+
 def _unexpected(error: Exception) -> Response:
     log.exception("unhandled error on %s %s", request.method, request.path)
     return problem(500, "Kesalahan server", "Terjadi kesalahan pada server; permintaan tidak diproses.")
@@ -65,4 +72,6 @@ def register_error_handlers(app: Flask) -> None:
     """Map domain errors, HTTP errors and anything unexpected to problem+json."""
     app.register_error_handler(DomainError, _domain_error)
     app.register_error_handler(HTTPException, _http_error)
+    for database_error in DATABASE_UNAVAILABLE:
+        app.register_error_handler(database_error, _database_unavailable)
     app.register_error_handler(Exception, _unexpected)
