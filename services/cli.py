@@ -177,6 +177,47 @@ def worker(concurrency: int) -> None:
                                "--without-gossip", "--without-mingle"])
 
 
+@main.command()
+@click.option("--once", is_flag=True, help="One pass, then exit (e.g. from cron).")
+def sweeper(once: bool) -> None:
+    """Run the sweeper: send again the task of letters left waiting, fail exhausted ones, purge old keys."""
+    import logging
+
+    from shared.letters.sweeper import run_sweeper, sweep
+    from shared.queue import TaskQueue
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings = get_settings()
+    if once:
+        with session_scope(settings) as session:
+            click.echo(str(sweep(session, settings, TaskQueue(settings))))
+        return
+    stopping: list[bool] = []
+    signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
+    signal.signal(signal.SIGINT, lambda *_: stopping.append(True))
+    run_sweeper(settings, stopping=lambda: bool(stopping))
+
+
+@main.group()
+def audit() -> None:
+    """Check the audit trail."""
+
+
+@audit.command("verify")
+def audit_verify() -> None:
+    """Check every letter's event chain; name each broken one and its first bad event (exit 1)."""
+    from shared.letters.events import audit_chains
+
+    with session_scope(get_settings()) as session:
+        checked, broken = audit_chains(session)
+    for letter_id, problem in broken:
+        click.echo(f"letter {letter_id}: {problem}")
+    if broken:
+        click.echo(f"{len(broken)} of {checked} letters have a broken event chain", err=True)
+        sys.exit(1)
+    click.echo(f"{checked} letters checked; every event chain is intact")
+
+
 def _first_clients() -> list[tuple[str, str, str]]:
     from shared import accounts
 
@@ -208,7 +249,7 @@ def _stop(children: list[subprocess.Popen[bytes]]) -> None:
 @click.option("--host", default="127.0.0.1")
 @click.option("--port", default=8000, type=int)
 def dev(host: str, port: int) -> None:
-    """Init, then run the API and one worker until Ctrl-C or SIGTERM."""
+    """Init, then run the API, one worker and the sweeper until Ctrl-C or SIGTERM."""
     initialise()
     made = _first_clients()
     me = [sys.executable, "-m", "services.cli"]
@@ -216,7 +257,8 @@ def dev(host: str, port: int) -> None:
     if "public_base_url" not in get_settings().model_fields_set:
         env["PUBLIC_BASE_URL"] = f"http://{host}:{port}"  # QR codes must lead to this very server
     children = [subprocess.Popen([*me, "api", "--host", host, "--port", str(port)], env=env),
-                subprocess.Popen([*me, "worker", "--concurrency", "1"], env=env)]
+                subprocess.Popen([*me, "worker", "--concurrency", "1"], env=env),
+                subprocess.Popen([*me, "sweeper"], env=env)]
     stopping = []
     signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
     signal.signal(signal.SIGINT, lambda *_: stopping.append(True))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -76,14 +77,26 @@ def postgres_url(postgres_available: None) -> Iterator[str]:
     drop_database(url)
 
 
-_redis_dbs = iter(range(15, 0, -1))
+REDIS_CLAIM = "suratdesa-test:claimed-by"
 
 
 def claim_redis_db() -> int:
-    """A Redis database number of this test session's own, emptied first (db 0 is left alone)."""
-    number = next(_redis_dbs)
-    redis.Redis(*REDIS_HOST, db=number).flushdb()
-    return number
+    """A Redis database number no other stack holds, emptied first (db 0 is left alone).
+
+    Test sessions of several people can share one Redis: a database is claimed with SET NX (expiring in
+    case the session dies), so no two stacks ever consume each other's messages.
+    """
+    for number in range(15, 0, -1):
+        client = redis.Redis(*REDIS_HOST, db=number)
+        if client.set(REDIS_CLAIM, os.getpid(), nx=True, ex=3600):
+            with client.pipeline(transaction=True) as pipe:  # empty it and keep the claim, atomically
+                pipe.flushdb().set(REDIS_CLAIM, os.getpid(), ex=3600).execute()
+            return number
+    raise AssertionError("every Redis database 1-15 is claimed by another test stack")
+
+
+def release_redis_db(number: int) -> None:
+    redis.Redis(*REDIS_HOST, db=number).delete(REDIS_CLAIM)
 
 
 def free_port() -> int:
@@ -111,15 +124,21 @@ class Stack:
     home: Path
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
 
-    def start(self, name: str, *args: str) -> subprocess.Popen[bytes]:
+    def start(self, name: str, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+        """`suratdesa ARGS` in a process group of its own, logging to HOME/NAME.log; env overrides settings."""
         with open(self.home / f"{name}.log", "ab") as log:  # the child keeps its own descriptor
-            process = subprocess.Popen([sys.executable, "-m", "services.cli", *args], env=self.env,
+            process = subprocess.Popen([sys.executable, "-m", "services.cli", *args], env={**self.env, **(env or {})},
                                        stdout=log, stderr=subprocess.STDOUT, cwd=ROOT, start_new_session=True)
         self.processes[name] = process
         return process
 
     def start_worker(self, name: str = "worker", concurrency: int = 2) -> subprocess.Popen[bytes]:
         return self.start(name, "worker", "--concurrency", str(concurrency))
+
+    def settings(self) -> Settings:
+        """The stack's settings, for a test that looks into its database directly."""
+        return Settings(suratdesa_home=Path(self.env["SURATDESA_HOME"]), database_url=self.env.get("DATABASE_URL"),
+                        broker_url=self.env.get("BROKER_URL"))
 
     def stop(self, name: str, sig: int = signal.SIGTERM) -> None:
         """SIGTERM goes to the main process (a graceful stop); SIGKILL to the whole process group."""
@@ -178,7 +197,7 @@ def _wait_healthy(stack: Stack, timeout: float = 30) -> None:
 
 
 def start_stack(home: Path, extra_env: dict[str, str]) -> Stack:
-    """init, a post and an official client, then `suratdesa api` and `suratdesa worker`."""
+    """init, a post and an official client, then `suratdesa api`, `suratdesa worker` and `suratdesa sweeper`."""
     port = free_port()
     env = {**os.environ, "SURATDESA_HOME": str(home), "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
            **extra_env}
@@ -191,6 +210,7 @@ def start_stack(home: Path, extra_env: dict[str, str]) -> Stack:
     try:
         stack.start("api", "api", "--port", str(port))
         stack.start_worker()
+        stack.start("sweeper", "sweeper")
         _wait_healthy(stack)
     except BaseException:
         stack.stop_all()
@@ -203,12 +223,12 @@ def stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
     """A running stack on the embedded defaults (SQLite + SQLite broker) and on PostgreSQL + Redis."""
     home = tmp_path_factory.mktemp(f"stack-{request.param}")
     extra: dict[str, str] = {}
-    database_url = None
+    database_url, redis_db = None, None
     if request.param == "services":
         request.getfixturevalue("postgres_available")
         request.getfixturevalue("redis_available")
-        database_url = create_database()
-        extra = {"DATABASE_URL": database_url, "BROKER_URL": f"redis://127.0.0.1:6379/{claim_redis_db()}"}
+        database_url, redis_db = create_database(), claim_redis_db()
+        extra = {"DATABASE_URL": database_url, "BROKER_URL": f"redis://127.0.0.1:6379/{redis_db}"}
     running = start_stack(home, extra)
     try:
         yield running
@@ -216,3 +236,140 @@ def stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
         running.stop_all()
         if database_url:
             drop_database(database_url)
+        if redis_db is not None:
+            release_redis_db(redis_db)
+
+
+def _tool(name: str) -> str:
+    path = shutil.which(name)
+    if path is None:
+        service_missing(f"{name} is not installed")
+    return path  # type: ignore[return-value]
+
+
+@dataclass
+class RedisServer:
+    """A redis-server of one test's own (append-only, in a temporary directory), which it may stop and restart."""
+
+    port: int
+    directory: Path
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [_tool("redis-server"), "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "yes", "--dir", str(self.directory), "--logfile", str(self.directory / "redis.log")])
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                redis.Redis(port=self.port, socket_connect_timeout=0.5).ping()
+                return
+            except redis.RedisError:
+                time.sleep(0.05)
+        raise AssertionError(f"redis-server on port {self.port} did not start")
+
+    def stop(self) -> None:
+        """SIGTERM: Redis writes its append-only file and exits."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=15)
+
+
+@pytest.fixture
+def own_redis(tmp_path: Path) -> Iterator[RedisServer]:
+    """A throwaway Redis on a free port; the shared one at 6379 is never stopped."""
+    server = RedisServer(port=free_port(), directory=tmp_path / "redis")
+    server.directory.mkdir()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@dataclass
+class PostgresCluster:
+    """A PostgreSQL cluster of one test's own (Debian's pg_createcluster), which it may stop and start."""
+
+    version: str
+    name: str
+    port: int
+
+    @property
+    def url(self) -> str:
+        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/suratdesa"
+
+    def _ctl(self, *args: str) -> None:
+        subprocess.run([_tool("pg_ctlcluster"), "--skip-systemctl-redirect", self.version, self.name, *args],
+                       check=True, capture_output=True, timeout=60)
+
+    def create(self) -> None:
+        subprocess.run([_tool("pg_createcluster"), self.version, self.name, "-p", str(self.port), "--",
+                        "--auth-local=trust", "--auth-host=trust"], check=True, capture_output=True, timeout=120)
+        self.start()
+        with psycopg.connect(f"postgresql://postgres@127.0.0.1:{self.port}/postgres", autocommit=True) as conn:
+            conn.execute("CREATE DATABASE suratdesa")
+
+    def start(self) -> None:
+        self._ctl("start")
+
+    def stop(self) -> None:
+        self._ctl("stop", "-m", "fast")
+
+    def drop(self) -> None:
+        subprocess.run([_tool("pg_dropcluster"), "--stop", self.version, self.name], capture_output=True, timeout=60)
+
+
+@pytest.fixture
+def own_postgres() -> Iterator[PostgresCluster]:
+    """A throwaway PostgreSQL cluster on a free port, dropped afterwards; the shared one at 5432 is never stopped."""
+    _tool("pg_createcluster")
+    versions = sorted(Path("/etc/postgresql").iterdir()) if Path("/etc/postgresql").is_dir() else []
+    if not versions:
+        service_missing("no PostgreSQL server version under /etc/postgresql")
+    cluster = PostgresCluster(version=versions[-1].name, name=f"suratdesa_{uuid.uuid4().hex[:8]}", port=free_port())
+    try:
+        cluster.create()
+        yield cluster
+    finally:
+        cluster.drop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Settings]:
+    """Settings on a migrated database: the embedded SQLite, and a PostgreSQL database of the test's own."""
+    from shared.db import get_engine, upgrade_schema
+
+    url = request.getfixturevalue("postgres_url") if request.param == "postgresql" else None
+    settings = Settings(suratdesa_home=tmp_path / "home", database_url=url)
+    upgrade_schema(settings)
+    yield settings
+    get_engine(settings).dispose()
+
+
+@dataclass
+class Office:
+    """A village with two hamlet posts and an official, in a test's database."""
+
+    settings: Settings
+    village: Any
+    post: Any
+    other_post: Any
+    official: Any
+
+
+@pytest.fixture
+def office(database: Settings) -> Office:
+    from shared.accounts import create_client, create_village
+    from shared.db import session_scope
+    from shared.models import Role
+
+    with session_scope(database) as session:
+        village = create_village(session, code="Ds.Uji", name="Uji", district="Caringin", regency="Sukabumi")
+        clients = [create_client(session, name=name, role=role, village=village)[0]
+                   for name, role in (("pos-1", Role.POST), ("pos-2", Role.POST), ("petugas", Role.OFFICIAL))]
+    return Office(database, village, *clients)

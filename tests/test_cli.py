@@ -81,9 +81,45 @@ def test_dev_starts_everything_prints_tokens_and_stops_on_sigterm(tmp_path: Path
         assert "sktm" in {t["code"] for t in types}
         children = [int(pid) for pid in subprocess.run(["pgrep", "-P", str(dev.pid)], capture_output=True,
                                                        text=True).stdout.split()]
-        assert len(children) == 2  # the API (gunicorn) and the worker (celery)
+        assert len(children) == 3  # the API (gunicorn), the worker (celery) and the sweeper
+        commands = [Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0") for pid in children]
+        assert [b"services.cli", b"sweeper"] in [command[2:4] for command in commands], commands
     finally:
         dev.send_signal(signal.SIGTERM)
         assert dev.wait(timeout=30) == 0
     for pid in children:
         assert not Path(f"/proc/{pid}").exists() or "zombie" in Path(f"/proc/{pid}/status").read_text()
+
+
+def test_audit_verify_names_the_letter_and_first_event_of_an_edited_history(tmp_path: Path) -> None:
+    from sqlalchemy import text
+
+    from shared.accounts import create_client, find_village
+    from shared.letters import workflow
+    from shared.letters.catalog import load_catalog
+    from shared.letters.events import letter_events
+    from shared.letters.intake import example_request
+    from shared.models import Role
+
+    env = env_for(tmp_path)
+    run_cli(env, "init")
+    settings = Settings(suratdesa_home=tmp_path)
+    with session_scope(settings) as session:
+        client, _ = create_client(session, name="pos-1", role=Role.POST, village=find_village(session, None))
+        body = example_request(load_catalog(settings.templates_dir).types["sktm"])
+        intact, edited = (workflow.submit_letter(session=session, settings=settings, client=client, body=body)
+                          for _ in range(2))
+        workflow.render_draft(session=session, settings=settings, letter_id=edited.id)
+    assert "2 letters checked; every event chain is intact" in run_cli(env, "audit", "verify")
+
+    with session_scope(settings) as session:
+        first, second = letter_events(session, edited.id)
+        session.exec(text("UPDATE letter_event SET actor = 'official:orang-lain' WHERE id = :id")  # type: ignore[call-overload]
+                     .bindparams(id=second.id))
+        session.commit()
+    get_engine(settings).dispose()
+    result = subprocess.run([sys.executable, "-m", "services.cli", "audit", "verify"], env=env, capture_output=True,
+                            text=True, cwd=ROOT, timeout=60)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert result.stdout.strip() == f"letter {edited.id}: event {second.id} (draft_rendered) does not match the chain"
+    assert str(intact.id) not in result.stdout and "1 of 2 letters" in result.stderr

@@ -9,11 +9,10 @@ from flask import request
 from pydantic import BaseModel, ValidationError
 from sqlmodel import Session
 from werkzeug.datastructures import MultiDict
-from werkzeug.exceptions import BadRequest
 
 from services.api.context import settings
 from services.api.shapes import LetterQuery
-from shared.errors import FieldError, ValidationFailed
+from shared.errors import DomainError, FieldError, ValidationFailed
 from shared.letters.catalog import load_catalog
 from shared.letters.events import letter_events
 from shared.letters.schemas import ActionReason, field_errors
@@ -22,8 +21,14 @@ from shared.models import Letter, as_utc
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
 
-class BodyNotJson(BadRequest):
-    description = "Isi permintaan harus berupa JSON yang valid dengan Content-Type: application/json."
+class BodyNotJson(DomainError):
+    """The body is not JSON, not UTF-8, or not sent as application/json."""
+
+    title = "Permintaan tidak valid"
+    slug = "not-json"
+
+    def __init__(self) -> None:
+        super().__init__("Isi permintaan harus berupa JSON yang valid (UTF-8) dengan Content-Type: application/json.")
 
 
 def _no_constant(name: str) -> Any:
@@ -35,9 +40,12 @@ def json_body() -> Any:
     if not request.is_json:
         raise BodyNotJson()
     try:
-        return json.loads(request.get_data(cache=True), parse_constant=_no_constant)
+        body = json.loads(request.get_data(cache=True), parse_constant=_no_constant)
+        # I-JSON (RFC 7493): a lone surrogate ("\ud800"), even in a key, cannot be stored, hashed or echoed.
+        json.dumps(body, ensure_ascii=False).encode()
     except (ValueError, RecursionError) as exc:  # RecursionError: arrays nested thousands deep
         raise BodyNotJson() from exc
+    return body
 
 
 def _checked(model: type[ModelT], data: Any) -> ModelT:

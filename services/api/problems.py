@@ -22,6 +22,7 @@ HTTP_TITLES = {
     413: ("Permintaan terlalu besar", "Isi permintaan melebihi batas 1 MB."),
     415: ("Jenis konten tidak didukung", "Kirim isi permintaan sebagai application/json."),
     429: ("Terlalu banyak permintaan", "Terlalu banyak permintaan; coba lagi nanti."),
+    500: ("Kesalahan server", "Terjadi kesalahan pada server; permintaan tidak diproses."),
 }
 
 
@@ -30,7 +31,8 @@ def problem(status: int, title: str, detail: str, *, slug: str = "about:blank",
     """A problem+json response; `type` is a stable URI naming the kind of problem."""
     body = {"type": slug if slug == "about:blank" else f"https://suratdesa.id/problems/{slug}",
             "title": title, "status": status, "detail": detail, "instance": request.path, **extensions}
-    response = Response(json.dumps(body), status=status, mimetype="application/problem+json")
+    # ASCII escapes: whatever a client sent and an error echoes (a field name) must still encode.
+    response = Response(json.dumps(body, ensure_ascii=True), status=status, mimetype="application/problem+json")
     for name, value in (headers or {}).items():
         response.headers[name] = value
     return response

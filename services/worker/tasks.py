@@ -10,10 +10,20 @@ from celery import shared_task
 
 from shared.config import Settings, get_settings
 from shared.db import session_scope
-from shared.letters import issuing, workflow
-from shared.queue import ISSUE_LETTER, RENDER_DRAFT
+from shared.letters import attempts, issuing, workflow
+from shared.models import LetterStatus
+from shared.queue import ISSUE_LETTER, RENDER_DRAFT, RETRY_BACKOFF_MAX, TASK_MAX_RETRIES, TRANSIENT_ERRORS
 
 log = logging.getLogger(__name__)
+
+# The database or the broker away for a while: retry with exponential backoff and full jitter. A letter's
+# own errors are counted on the letter instead (shared.letters.attempts), up to letter_max_attempts.
+RETRIES = {"autoretry_for": TRANSIENT_ERRORS, "retry_backoff": True, "retry_backoff_max": RETRY_BACKOFF_MAX,
+           "retry_jitter": True, "max_retries": TASK_MAX_RETRIES}
+
+
+def _outcome(result: object, done: str) -> str:
+    return done if result else ("nothing to do" if result is False else "attempt failed")
 
 
 @cache
@@ -22,13 +32,13 @@ def worker_settings() -> Settings:
     return get_settings()
 
 
-@shared_task(name=RENDER_DRAFT, bind=True, max_retries=5)
+@shared_task(name=RENDER_DRAFT, bind=True, **RETRIES)
 def render_draft(self, letter_id: str) -> bool:  # type: ignore[no-untyped-def]
     """Render the draft PDF and move the letter to awaiting_approval."""
     settings = worker_settings()
-    with session_scope(settings) as session:
-        done = workflow.render_draft(session=session, settings=settings, letter_id=uuid.UUID(letter_id))
-    log.info("render_draft %s: %s", letter_id, "rendered" if done else "nothing to do")
+    done = attempts.run_attempt(settings=settings, letter_id=uuid.UUID(letter_id), source=LetterStatus.SUBMITTED,
+                                step=workflow.render_draft)
+    log.info("render_draft %s: %s", letter_id, _outcome(done, "rendered"))
     _issue_if_approved_automatically(settings, letter_id)
     return done
 
@@ -43,11 +53,11 @@ def _issue_if_approved_automatically(settings: Settings, letter_id: str) -> None
         issue_letter.delay(letter_id)
 
 
-@shared_task(name=ISSUE_LETTER, bind=True, max_retries=5)
+@shared_task(name=ISSUE_LETTER, bind=True, **RETRIES)
 def issue_letter(self, letter_id: str) -> bool:  # type: ignore[no-untyped-def]
     """Number, render, sign and store the approved letter."""
     settings = worker_settings()
-    with session_scope(settings) as session:
-        done = issuing.issue_letter(session=session, settings=settings, letter_id=uuid.UUID(letter_id))
-    log.info("issue_letter %s: %s", letter_id, "issued" if done else "nothing to do")
-    return done
+    done = attempts.run_attempt(settings=settings, letter_id=uuid.UUID(letter_id), source=LetterStatus.APPROVED,
+                                step=issuing.issue_letter)
+    log.info("issue_letter %s: %s", letter_id, _outcome(done, "issued"))
+    return bool(done)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import uuid
 from datetime import datetime
@@ -10,7 +11,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from shared.models import LetterEvent, as_utc, utcnow
+from shared.models import Letter, LetterEvent, as_utc, utcnow
 
 GENESIS = "0" * 64
 
@@ -56,3 +57,19 @@ def chain_problem(events: list[LetterEvent]) -> str | None:
             return f"event {event.id} ({event.type}) does not match the chain"
         prev_hash = event.hash
     return None
+
+
+def audit_chains(session: Session) -> tuple[int, list[tuple[uuid.UUID, str]]]:
+    """Check every letter's chain: how many letters there are, and (letter id, problem) for each broken one."""
+    letter_ids = set(session.exec(select(Letter.id)).all())
+    query = (select(LetterEvent).order_by(col(LetterEvent.letter_id), col(LetterEvent.id))
+             .execution_options(yield_per=1000))
+    broken, seen = [], set()
+    for letter_id, events in itertools.groupby(session.exec(query), key=lambda event: event.letter_id):
+        seen.add(letter_id)
+        problem = chain_problem(list(events))
+        if problem is not None:
+            broken.append((letter_id, problem))
+    # a letter is always created with its first event: none at all means its history was deleted
+    broken += [(letter_id, "no events at all") for letter_id in sorted(letter_ids - seen)]
+    return len(letter_ids), broken

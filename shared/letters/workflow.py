@@ -15,7 +15,7 @@ from shared.config import Settings
 from shared.errors import FieldError, Forbidden, NotFound, ValidationFailed, WrongStatus
 from shared.letters.catalog import load_catalog
 from shared.letters.compose import build_document, signer_for
-from shared.letters.events import record_event
+from shared.letters.events import letter_events, record_event
 from shared.letters.intake import validate_request
 from shared.letters.rendering import render_letter_pdf
 from shared.models import Client, Letter, LetterStatus, Role, Village, utcnow
@@ -32,7 +32,11 @@ def actor_name(client: Client) -> str:
 
 def transition(session: Session, letter_id: uuid.UUID, *, source: Status, target: Status,
                **values: Any) -> bool:
-    """Move a letter from source to target only if it is still in source (one winner under races)."""
+    """Move a letter from source to target only if it is still in source (one winner under races).
+
+    A new status starts with no attempts and no error, unless values say otherwise.
+    """
+    values = {"attempts": 0, "last_error": None, **values}
     statement = (update(Letter).where(col(Letter.id) == letter_id, col(Letter.status) == source.value)
                  .values(status=target.value, updated_at=utcnow(), **values))
     return session.exec(statement).rowcount == 1  # type: ignore[attr-defined]
@@ -40,13 +44,19 @@ def transition(session: Session, letter_id: uuid.UUID, *, source: Status, target
 
 def submit_letter(*, session: Session, settings: Settings, client: Client, body: Any) -> Letter:
     """Check a request, store it as `submitted` with its first event, and commit."""
+    letter = add_letter(session=session, settings=settings, client=client, body=body)
+    session.commit()
+    return letter
+
+
+def add_letter(*, session: Session, settings: Settings, client: Client, body: Any) -> Letter:
+    """Check a request and add it as `submitted` with its first event; the caller commits."""
     request = validate_request(body, load_catalog(settings.templates_dir), today=settings.today())
     letter = Letter(village_id=client.village_id, client_id=client.id, type=request.letter_type.code,
                     status=Status.SUBMITTED.value, applicant=request.applicant, fields=request.fields)
     session.add(letter)
     session.flush()
     record_event(session, letter_id=letter.id, type="submitted", actor=actor_name(client))
-    session.commit()
     return letter
 
 
@@ -167,3 +177,18 @@ def revoke_letter(*, session: Session, letter_id: uuid.UUID, actor: Client, reas
     return _official_transition(session, letter_id=letter_id, actor=actor, source=Status.ISSUED,
                                 target=Status.REVOKED, event="revoked", detail={"reason": reason},
                                 reason=reason, revoked_at=utcnow())
+
+
+def failed_from(session: Session, letter_id: uuid.UUID) -> Status:
+    """The status a failed letter was in when it failed, as its last `failed` event recorded."""
+    failed = [event for event in letter_events(session, letter_id) if event.type == "failed"]
+    return Status(failed[-1].detail["from"]) if failed else Status.SUBMITTED
+
+
+def retry_letter(*, session: Session, letter_id: uuid.UUID, actor: Client) -> Letter:
+    """An official sends a failed letter back to the status it failed from; the worker then tries again."""
+    if actor.role != Role.OFFICIAL:
+        raise Forbidden("hanya petugas desa yang boleh melakukan tindakan ini")
+    target = failed_from(session, visible_letter(session, actor, letter_id).id)
+    return _official_transition(session, letter_id=letter_id, actor=actor, source=Status.FAILED, target=target,
+                                event="retried", detail={"to": target.value})

@@ -1,0 +1,50 @@
+"""Guessing is slowed down per client address: failed tokens on the API, unknown codes on the QR page."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from werkzeug.test import TestResponse
+
+from services.api import create_app
+from shared.config import Settings
+from tests.api.conftest import Api
+from tests.api.test_letters_api import assert_problem
+
+ATTACKER, OTHER = "203.0.113.7", "192.0.2.44"
+
+
+def from_address(api: Api, address: str, method: str, path: str, who: str | None = None,
+                 **kwargs: Any) -> TestResponse:
+    return api.call(method, path, who, environ_base={"REMOTE_ADDR": address}, **kwargs)  # type: ignore[no-any-return]
+
+
+def bad_token(api: Api, address: str) -> TestResponse:
+    return from_address(api, address, "GET", "/api/v1/letters", headers={"Authorization": "Bearer tebakan"})
+
+
+def assert_slowed_down(response: TestResponse) -> None:
+    problem = assert_problem(response, 429)
+    assert 1 <= int(response.headers["Retry-After"]) <= 61
+    assert "Coba lagi dalam" in problem["detail"] and response.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_ten_failed_authentications_a_minute_then_429_with_retry_after(api: Api) -> None:
+    for _ in range(30):  # successful requests do not count
+        assert from_address(api, ATTACKER, "GET", "/api/v1/letter-types", "post_a").status_code == 200
+    for attempt in range(10):
+        assert bad_token(api, ATTACKER).status_code == 401, attempt
+    assert_slowed_down(bad_token(api, ATTACKER))
+    assert_slowed_down(from_address(api, ATTACKER, "POST", "/api/v1/letters", json={}))  # no token at all
+    # The address is blocked, not the clients: the same post elsewhere works, and so do others' mistakes.
+    assert from_address(api, OTHER, "GET", "/api/v1/letter-types", "post_a").status_code == 200
+    assert bad_token(api, OTHER).status_code == 401
+
+
+def test_the_limit_is_a_setting(api: Api) -> None:
+    strict = create_app(api.settings.model_copy(update={"auth_failure_limit": "2/minute"})).test_client()
+    statuses = [strict.get("/api/v1/letters", headers={"Authorization": "Bearer x"}).status_code for _ in range(3)]
+    assert statuses == [401, 401, 429]
+    with pytest.raises(ValueError, match="auth_failure_limit"):
+        Settings(suratdesa_home=api.settings.suratdesa_home, auth_failure_limit="10 per fortnight")

@@ -1,0 +1,59 @@
+"""Letters in every status the security tests need, made through the API and the real worker steps."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+
+from shared.accounts import create_client, create_village
+from shared.db import session_scope
+from shared.letters import issuing, workflow
+from shared.letters.setup import ensure_village_keys
+from shared.models import Letter, Role
+from tests.api.conftest import Api
+
+OTHER_VILLAGE = {"code": "Ds.Sdr", "name": "Sudajaya", "district": "Cicurug", "regency": "Sukabumi"}
+
+
+@dataclass
+class World:
+    """The api fixture's village (post_a, post_b, official) and a second village with its own official."""
+
+    api: Api
+    letters: dict[str, str] = field(default_factory=dict)  # what a letter is for -> its id
+    verification_token: str = ""
+
+    def submit(self, who: str = "post_a", code: str = "sktm") -> str:
+        response = self.api.call("POST", "/api/v1/letters", who, json=self.api.example(code))
+        assert response.status_code == 202, response.get_json()
+        return str(response.get_json()["id"])
+
+    def draft(self, letter_id: str) -> None:
+        """What the worker's render_draft task does."""
+        with session_scope(self.api.settings) as session:
+            assert workflow.render_draft(session=session, settings=self.api.settings, letter_id=uuid.UUID(letter_id))
+
+    def issue(self, letter_id: str) -> str:
+        """Draft, approve as the official, then what the worker's issue_letter task does; the QR token."""
+        self.draft(letter_id)
+        assert self.api.call("POST", f"/api/v1/letters/{letter_id}/approve", "official").status_code == 200
+        with session_scope(self.api.settings) as session:
+            assert issuing.issue_letter(session=session, settings=self.api.settings, letter_id=uuid.UUID(letter_id))
+            return str(session.get(Letter, uuid.UUID(letter_id)).verification_token)  # type: ignore[union-attr]
+
+
+def build_world(api: Api) -> World:
+    """A second village with official_b; post_a's letters: one issued to read, one to revoke, two drafts."""
+    with session_scope(api.settings) as session:
+        other = create_village(session, **OTHER_VILLAGE)
+        api.tokens["official_b"] = create_client(session, name="official_b", role=Role.OFFICIAL, village=other)[1]
+        ensure_village_keys(session, api.settings)
+    world = World(api)
+    world.letters["read"] = world.submit()
+    world.verification_token = world.issue(world.letters["read"])
+    world.letters["revoke"] = world.submit()
+    world.issue(world.letters["revoke"])
+    for purpose in ("approve", "reject"):
+        world.letters[purpose] = world.submit()
+        world.draft(world.letters[purpose])
+    return world
