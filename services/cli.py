@@ -23,6 +23,19 @@ def _fail(message: str) -> None:
     sys.exit(1)
 
 
+def refuse_unsafe_production() -> None:
+    """With SURATDESA_ENV=production, stop (exit 1) naming every development default still in place."""
+    from shared.production import production_problems, village_codes
+
+    settings = get_settings()
+    if not settings.is_production:
+        return
+    problems = production_problems(settings, village_codes(settings))
+    if problems:
+        _fail("SURATDESA_ENV=production, but this deployment still runs on development defaults:\n"
+              + "\n".join(f"  - {problem}" for problem in problems))
+
+
 @click.group()
 def main() -> None:
     """suratdesa: letters for village offices."""
@@ -34,6 +47,7 @@ def initialise() -> None:
     from shared.letters.setup import ensure_village_keys
 
     settings = get_settings()
+    refuse_unsafe_production()
     try:
         catalog = load_catalog(settings.templates_dir)
     except TemplateError as exc:
@@ -41,7 +55,8 @@ def initialise() -> None:
     upgrade_schema(settings)
     with session_scope(settings) as session:
         try:
-            accounts.ensure_demo_village(session, letter_types=catalog.types)
+            if not settings.is_production:  # production loads its own villages; no demo village there
+                accounts.ensure_demo_village(session, letter_types=catalog.types)
         except ProfileError as exc:
             _fail(f"village profile: {exc}")
         ensure_village_keys(session, settings)
@@ -163,6 +178,7 @@ def samples(directory: Path) -> None:
 @click.option("--workers", default=2, type=int, help="gunicorn worker processes")
 def api(host: str, port: int, workers: int) -> None:
     """Run the HTTP API under gunicorn."""
+    refuse_unsafe_production()
     os.execvp(sys.executable, [sys.executable, "-m", "gunicorn", "services.api.wsgi:app",
                                "--bind", f"{host}:{port}", "--workers", str(workers),
                                "--timeout", "30", "--graceful-timeout", "10", "--access-logfile", "-"])
@@ -172,6 +188,7 @@ def api(host: str, port: int, workers: int) -> None:
 @click.option("--concurrency", default=2, type=int)
 def worker(concurrency: int) -> None:
     """Run a Celery worker."""
+    refuse_unsafe_production()
     os.execvp(sys.executable, [sys.executable, "-m", "celery", "-A", "services.worker.app", "worker",
                                "--loglevel", "INFO", "--concurrency", str(concurrency),
                                "--without-gossip", "--without-mingle"])
