@@ -290,5 +290,18 @@ def dev(host: str, port: int) -> None:
     sys.exit(0 if stopping else 1)
 
 
+@main.command()
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+def verify(path: str) -> None:
+    """Check a letter PDF: SAH (exit 0), DICABUT (exit 1), or unknown / invalid (exit 2)."""
+    from shared.letters.verification import verify_file
+
+    settings = get_settings()
+    with open(path, "rb") as letter_file, session_scope(settings) as session:
+        verdict = verify_file(session, settings, letter_file.read())
+    click.echo(verdict.message)
+    sys.exit(verdict.exit_code)
+
+
 if __name__ == "__main__":
     main()
