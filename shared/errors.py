@@ -72,6 +72,30 @@ class ServiceUnavailable(DomainError):
         self.retry_after = retry_after
 
 
+class IdempotencyKeyInvalid(ValidationFailed):
+    """The Idempotency-Key header is not 1-255 printable ASCII characters."""
+
+    status = 400
+    title = "Idempotency-Key tidak valid"
+    slug = "idempotency-key-invalid"
+
+
+class IdempotencyKeyReused(ValidationFailed):
+    """The client used this Idempotency-Key before, with a different body."""
+
+    title = "Idempotency-Key sudah dipakai"
+    slug = "idempotency-key-reused"
+
+
+class IdempotencyInProgress(DomainError):
+    """A request with this Idempotency-Key is still being handled."""
+
+    status = 409
+    title = "Permintaan yang sama masih diproses"
+    slug = "idempotency-in-progress"
+    retry_after = 1
+
+
 class TemplateError(Exception):
     """A letter-type file is broken; the message names the file and the field."""
 

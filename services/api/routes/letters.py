@@ -14,6 +14,8 @@ from services.api.context import db_session, settings, task_queue
 from services.api.payloads import json_body, letter_json, query_filters, reason_from
 from shared.errors import NotFound, WrongStatus
 from shared.letters import workflow
+from shared.letters.attempts import PENDING_TASKS
+from shared.letters.idempotency import HEADER, parse_key, submit_once
 from shared.models import LetterStatus
 from shared.queue import ISSUE_LETTER, RENDER_DRAFT
 from shared.storage import LetterFiles
@@ -30,14 +32,19 @@ def _authenticate() -> None:
 
 @bp.post("")
 def submit():  # type: ignore[no-untyped-def]
-    """Validate, store (committed), then enqueue; 202 with the letter."""
+    """Validate, store (committed), then enqueue; 202 with the letter. A known Idempotency-Key replays."""
     client = current_client()
-    letter = workflow.submit_letter(session=db_session(), settings=settings(), client=client, body=json_body())
-    log.info("letter %s submitted by client %s", letter.id, client.id)
-    task_queue().enqueue(RENDER_DRAFT, letter.id)
-    response = jsonify(letter_json(db_session(), letter))
-    response.status_code = 202
-    response.headers["Location"] = url_for("letters.show", letter_id=letter.id)
+    key = parse_key(request.headers.get(HEADER))
+    answer = submit_once(session=db_session(), settings=settings(), client=client, body=json_body(), key=key,
+                         respond=lambda letter: letter_json(db_session(), letter))
+    if not answer.replayed:
+        log.info("letter %s submitted by client %s", answer.letter_id, client.id)
+        task_queue().enqueue(RENDER_DRAFT, answer.letter_id)  # on failure the sweeper sends it later
+    response = jsonify(answer.body)
+    response.status_code = answer.status
+    response.headers["Location"] = url_for("letters.show", letter_id=answer.letter_id)
+    if answer.replayed:
+        response.headers["Idempotent-Replayed"] = "true"
     return response
 
 
@@ -97,6 +104,15 @@ def approve(letter_id: uuid.UUID):  # type: ignore[no-untyped-def]
     response = _act(workflow.approve_letter, letter_id)
     task_queue().enqueue(ISSUE_LETTER, letter_id)
     return response
+
+
+@bp.post("/<uuid:letter_id>/retry")
+def retry(letter_id: uuid.UUID):  # type: ignore[no-untyped-def]
+    """An official sends a failed letter back to the status it failed from, and its task runs again."""
+    letter = workflow.retry_letter(session=db_session(), letter_id=letter_id, actor=require_official())
+    log.info("letter %s retried from %s", letter.id, letter.status)
+    task_queue().enqueue(PENDING_TASKS[LetterStatus(letter.status)], letter.id)
+    return jsonify(letter_json(db_session(), letter))
 
 
 @bp.post("/<uuid:letter_id>/reject")
