@@ -10,7 +10,7 @@ from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 from sqlmodel import Session, select
 
 from shared.errors import ProfileError
@@ -81,6 +81,14 @@ class VillageProfile(BaseModel):
                              "village_code, roman_month, month, year") from None
         return pattern
 
+    @field_validator("sequence")
+    @classmethod
+    def _per_type_numbers_differ(cls, sequence: str, info: ValidationInfo) -> str:
+        pattern = info.data.get("number_pattern")
+        if sequence == "per_type" and pattern and "{classification" not in pattern:
+            raise ValueError("per_type needs {classification} in number_pattern, or two types would share a number")
+        return sequence
+
     @field_validator("signer_by_type", "approval")
     @classmethod
     def _known_letter_types(cls, by_type: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
@@ -90,16 +98,22 @@ class VillageProfile(BaseModel):
             raise ValueError(f"unknown letter type '{unknown[0]}'; known: {', '.join(sorted(known))}")
         return by_type
 
-    @model_validator(mode="after")
-    def _signer_keys_exist(self) -> VillageProfile:
-        keys = [s.key for s in self.signers]
+    @field_validator("signers")
+    @classmethod
+    def _unique_keys(cls, signers: list[SignerProfile]) -> list[SignerProfile]:
+        keys = [s.key for s in signers]
         if len(set(keys)) != len(keys):
-            raise ValueError("signers: two signers share a key")
-        named = [self.default_signer] if self.default_signer else []
-        for key in [*named, *self.signer_by_type.values()]:
-            if key not in keys:
+            raise ValueError("two signers share a key")
+        return signers
+
+    @field_validator("default_signer", "signer_by_type")
+    @classmethod
+    def _named_signers_exist(cls, named: str | dict[str, str] | None, info: ValidationInfo) -> Any:
+        keys = [s.key for s in info.data.get("signers", [])]
+        for key in ([named] if isinstance(named, str) else (named or {}).values()):
+            if keys and key not in keys:
                 raise ValueError(f"signer '{key}' is not among the signers ({', '.join(keys)})")
-        return self
+        return named
 
 
 @dataclass(frozen=True)

@@ -53,7 +53,9 @@ def issue_letter(*, session: Session, settings: Settings, letter_id: uuid.UUID) 
     village = session.get(Village, letter.village_id)
     letter_type = load_catalog(settings.templates_dir).types[letter.type]
     today, token, signer = settings.today(), secrets.token_urlsafe(32), signer_for(village, letter.type)
-    scope = ALL_TYPES if village.profile.get("sequence") == "shared" else letter.type
+    # "per_type" counts per classification code: types sharing one (domisili and pengantar, 470) would
+    # otherwise both take 470/001 and collide
+    scope = ALL_TYPES if village.profile.get("sequence") == "shared" else letter_type.classification
     seq = next_sequence(session, village_id=village.id, scope=scope, year=today.year)
     number = format_number(village.profile.get("number_pattern") or settings.number_pattern,
                            classification=letter_type.classification, seq=seq, village_code=village.code,
