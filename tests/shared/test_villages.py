@@ -1,0 +1,100 @@
+"""Village profiles: the demo file, broken files named by file and field, `villages load` creating and updating."""
+
+from __future__ import annotations
+
+import base64
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from sqlmodel import select
+
+from shared.config import Settings
+from shared.db import get_engine, session_scope
+from shared.errors import ProfileError
+from shared.letters.catalog import load_catalog
+from shared.models import Village
+from shared.villages import DEMO_PROFILE, approval_required, demo_village, load_village_file
+from tests.conftest import ROOT, run_cli
+
+LETTER_TYPES = load_catalog(Settings().templates_dir).types
+
+
+def profile_copy(tmp_path: Path, *edits: tuple[str, str], name: str = "cijengkol.toml") -> Path:
+    """The demo profile with text replaced, next to a copy of its emblem."""
+    text = DEMO_PROFILE.read_text(encoding="utf-8")
+    for old, new in edits:
+        assert old in text, old
+        text = text.replace(old, new)
+    (tmp_path / "cijengkol-logo.png").write_bytes((DEMO_PROFILE.parent / "cijengkol-logo.png").read_bytes())
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_demo_profile_has_fictitious_officials_delegation_and_an_emblem() -> None:
+    village = demo_village()
+    assert (village.code, village.name, village.district, village.regency) == ("Ds.Cjk", "Cijengkol", "Caringin",
+                                                                               "Sukabumi")
+    signers = {s["key"]: s for s in village.profile["signers"]}
+    assert signers["kades"]["name"] == "Budi Contoh" and signers["sekdes"]["name"] == "Siti Contohwati"
+    assert signers["kasi_pelayanan"]["on_behalf"] == ["a.n. Kepala Desa Cijengkol", "u.b. Sekretaris Desa"]
+    assert base64.b64decode(village.profile["logo_image"]).startswith(b"\x89PNG")
+    assert village.profile["paper"] == "F4" and village.profile["sequence"] == "per_type"
+    assert approval_required(village, "sktm", default=True)
+
+
+@pytest.mark.parametrize(("edit", "message"), [
+    (('name = "Budi Contoh"', 'nama = "Budi Contoh"'), r"field signers\.0\.name: Field required"),
+    (('paper = "F4"', 'paper = "Letter"'), r"field paper: Input should be 'F4' or 'A4'"),
+    (('sequence = "per_type"', 'sequence = "yearly"'), r"field sequence"),
+    (('["a.n. Kepala Desa Cijengkol", "u.b. Sekretaris Desa"]', '["u.b. Sekretaris Desa"]'),
+     r"field signers\.2\.on_behalf: .*must start with 'a\.n\.'"),
+    (('pengantar = "sekdes"', 'pengantar = "carik"'), r"field signer_by_type: .*'carik' is not among"),
+    (('# pengantar = false', 'surat_sakti = false'), r"field approval: .*unknown letter type 'surat_sakti'"),
+    (('{classification}/{seq:03d}', '{klasifikasi}/{seq:03d}'), r"field number_pattern: .*cannot be formatted"),
+    (('{seq:03d}/', ''), r"field number_pattern: .*needs \{seq"),
+    (('{classification}/{seq:03d}', '{seq:03d}'), r"field sequence: .*needs \{classification\}"),
+    (('logo = "cijengkol-logo.png"', 'logo = "lambang.png"'), r"field logo: cannot read .*lambang\.png"),
+    (('postal_code = "43154"', 'postal_code = "4315"'), r"field postal_code"),
+])
+def test_a_broken_profile_names_file_and_field(tmp_path: Path, edit: tuple[str, str], message: str) -> None:
+    with pytest.raises(ProfileError, match=r"^desa\.toml: " + message):
+        load_village_file(profile_copy(tmp_path, edit, name="desa.toml"), letter_types=LETTER_TYPES)
+
+
+def test_a_logo_must_be_an_image(tmp_path: Path) -> None:
+    path = profile_copy(tmp_path)
+    (tmp_path / "cijengkol-logo.png").write_text("not a picture")
+    with pytest.raises(ProfileError, match=r"cijengkol.toml: field logo: cijengkol-logo.png is not a PNG or JPEG"):
+        load_village_file(path)
+
+
+def test_villages_load_refuses_a_broken_file_without_a_traceback(tmp_path: Path) -> None:
+    path = profile_copy(tmp_path, ('district = "Caringin"', 'district = ""'), name="sudajaya.toml")
+    env = {**os.environ, "SURATDESA_HOME": str(tmp_path / "home")}
+    run_cli(env, "init")
+    result = subprocess.run([sys.executable, "-m", "services.cli", "villages", "load", str(path)], env=env,
+                            capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert result.returncode == 1
+    assert "sudajaya.toml: field district" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_villages_load_creates_then_updates_by_code(tmp_path: Path) -> None:
+    env = {**os.environ, "SURATDESA_HOME": str(tmp_path / "home")}
+    run_cli(env, "init")  # the demo village, Ds.Cjk, from templates/villages/cijengkol.toml
+    other = profile_copy(tmp_path, ('code = "Ds.Cjk"', 'code = "Ds.Sdj"'), ('name = "Cijengkol"', 'name = "Sudajaya"'),
+                         name="sudajaya.toml")
+    assert "village Ds.Sdj created from sudajaya.toml" in run_cli(env, "villages", "load", str(other))
+    assert (tmp_path / "home" / "keys" / "villages" / "Ds.Sdj" / "signer.key.pem").is_file()
+    changed = profile_copy(tmp_path, ('paper = "F4"', 'paper = "A4"'), ('# pengantar = false', 'pengantar = false'))
+    assert "village Ds.Cjk updated" in run_cli(env, "villages", "load", str(changed))
+    settings = Settings(suratdesa_home=tmp_path / "home")
+    with session_scope(settings) as session:
+        villages = {v.code: v for v in session.exec(select(Village)).all()}
+    get_engine(settings).dispose()
+    assert set(villages) == {"Ds.Cjk", "Ds.Sdj"} and villages["Ds.Sdj"].name == "Sudajaya"
+    assert villages["Ds.Cjk"].profile["paper"] == "A4"
+    assert not approval_required(villages["Ds.Cjk"], "pengantar", default=True)
