@@ -60,6 +60,7 @@ class VillageProfile(BaseModel):
     place: str | None = Field(default=None, max_length=60)  # in "Cijengkol, 27 November 2026"; the name if unset
     logo: str | None = None  # a PNG or JPEG, relative to the profile file
     paper: Literal["F4", "A4"] = "F4"
+    time_zone: Literal["WIB", "WITA", "WIT"] = "WIB"  # printed after times of day, e.g. "08.30 WIB"
     number_pattern: str | None = None  # else the deployment's NUMBER_PATTERN
     sequence: Literal["per_type", "shared"] = "per_type"
     signers: list[SignerProfile] = Field(min_length=1)

@@ -52,25 +52,27 @@ def signer_block(signer: dict[str, Any]) -> SignerBlock:
                        staff_number=signer.get("staff_number"), on_behalf=tuple(signer.get("on_behalf", ())))
 
 
-def _value_text(spec: FieldSpec | None, value: Any) -> str:
-    kind = spec.type if spec is not None else None
-    if kind == "enum":
-        return spec.options.get(value, str(value))  # type: ignore[union-attr]
-    if kind == "date":
-        day = date.fromisoformat(value)
-        return format_weekday_date(day) if spec.weekday else format_indonesian_date(day)  # type: ignore[union-attr]
-    if kind == "time":
-        return format_time(time.fromisoformat(value))
-    if kind == "amount":
-        return format_amount(value)
-    if kind == "integer" and spec.unit:  # type: ignore[union-attr]
-        return f"{value} {spec.unit}"  # type: ignore[union-attr]
-    if kind == "person":
-        return str(value["name"])
-    if kind == "persons":
-        return f"{len(value)} orang"
-    if isinstance(value, bool):
-        return "Ya" if value else "Tidak"
+def _value_text(spec: FieldSpec | None, value: Any, zone: str = "WIB") -> str:
+    if spec is None:  # an applicant's value in a statement
+        return str(value)
+    match spec.type:
+        case "enum":
+            return spec.options.get(value, str(value))
+        case "date":
+            day = date.fromisoformat(value)
+            return format_weekday_date(day) if spec.weekday else format_indonesian_date(day)
+        case "time":
+            return format_time(time.fromisoformat(value), zone)
+        case "amount":
+            return format_amount(value)
+        case "integer":
+            return f"{value} {spec.unit}" if spec.unit else str(value)
+        case "boolean":
+            return "Ya" if value else "Tidak"
+        case "person":
+            return str(value["name"])
+        case "persons":
+            return f"{len(value)} orang"
     return str(value)
 
 
@@ -110,29 +112,29 @@ def people_table(people: list[dict[str, Any]], heading: str | None) -> PeopleTab
     return PeopleTable(columns=tuple(title for title, _value in columns), rows=rows, heading=heading)
 
 
-def _rows_of(name: str, letter_type: LetterType, applicant: dict[str, Any],
-             fields: dict[str, Any]) -> list[tuple[str, str]]:
+def _rows_of(name: str, letter_type: LetterType, applicant: dict[str, Any], fields: dict[str, Any],
+             zone: str) -> list[tuple[str, str]]:
     if name == APPLICANT:
         return applicant_rows(applicant)
     spec, value = letter_type.field(name), fields.get(name)
     if value is None:
         return []
-    return _person_rows(value) if spec.type == "person" else [(spec.label, _value_text(spec, value))]
+    return _person_rows(value) if spec.type == "person" else [(spec.label, _value_text(spec, value, zone))]
 
 
-def _block(section: LayoutSection, letter_type: LetterType, applicant: dict[str, Any],
-           fields: dict[str, Any]) -> Section | PeopleTable | None:
+def _block(section: LayoutSection, letter_type: LetterType, applicant: dict[str, Any], fields: dict[str, Any],
+           zone: str) -> Section | PeopleTable | None:
     first = section.show[0]
     if first != APPLICANT and letter_type.field(first).type == "persons":  # alone in its section
         return people_table(fields[first], section.heading) if fields.get(first) else None
-    rows = [row for name in section.show for row in _rows_of(name, letter_type, applicant, fields)]
+    rows = [row for name in section.show for row in _rows_of(name, letter_type, applicant, fields, zone)]
     return Section(rows=tuple(rows), heading=section.heading) if rows else None
 
 
-def data_sections(letter_type: LetterType, applicant: dict[str, Any],
-                  fields: dict[str, Any]) -> tuple[Section | PeopleTable, ...]:
+def data_sections(letter_type: LetterType, applicant: dict[str, Any], fields: dict[str, Any],
+                  zone: str = "WIB") -> tuple[Section | PeopleTable, ...]:
     """The letter's data tables in the type's layout; a block with nothing to print is left out."""
-    blocks = (_block(section, letter_type, applicant, fields) for section in letter_type.sections())
+    blocks = (_block(section, letter_type, applicant, fields, zone) for section in letter_type.sections())
     return tuple(block for block in blocks if block is not None)
 
 
@@ -146,7 +148,7 @@ def statement(letter_type: LetterType, applicant: dict[str, Any], fields: dict[s
         if scope == "applicant":
             return _value_text(None, applicant.get(name, ""))
         spec = next((f for f in letter_type.fields if f.name == name), None)
-        return _value_text(spec, fields[name]) if name in fields else "-"
+        return _value_text(spec, fields[name], time_zone(village)) if name in fields else "-"
     return tuple(PLACEHOLDER.sub(fill, paragraph) for paragraph in letter_type.statement)
 
 
@@ -159,6 +161,11 @@ def opening(village: Village, signer: dict[str, Any], letter_type: LetterType) -
             f"Kabupaten {village.regency}, {letter_type.opening}")
 
 
+def time_zone(village: Village) -> str:
+    """How the village's clocks are named on paper: WIB, WITA or WIT."""
+    return str(village.profile.get("time_zone", "WIB"))
+
+
 def build_document(*, letter_type: LetterType, village: Village, applicant: dict[str, Any],
                    fields: dict[str, Any], signer: dict[str, Any], letter_date: date,
                    number: str | None = None, verification_url: str | None = None) -> LetterDocument:
@@ -166,7 +173,7 @@ def build_document(*, letter_type: LetterType, village: Village, applicant: dict
     validity = add_months(letter_date, letter_type.validity_months) if letter_type.validity_months else None
     return LetterDocument(
         letterhead=letterhead(village), title=letter_type.title, opening=opening(village, signer, letter_type),
-        sections=data_sections(letter_type, applicant, fields),
+        sections=data_sections(letter_type, applicant, fields, time_zone(village)),
         statement=statement(letter_type, applicant, fields, village),
         closing=CLOSING.format(letter_type.document_name),
         place=village.profile.get("place") or village.name, letter_date=letter_date,

@@ -149,3 +149,13 @@ def test_field_options_must_suit_the_field_type(tmp_path: Path) -> None:
     text = (TEMPLATES / "usaha.toml").read_text().replace('type = "amount"', 'type = "amount"\nweekday = true')
     with pytest.raises(TemplateError, match=r"usaha.toml: field fields.4: .*weekday and not_future are for"):
         load_letter_type(write(tmp_path, "usaha.toml", text))
+
+
+def test_times_carry_the_villages_zone(catalog) -> None:  # type: ignore[no-untyped-def]
+    village = demo_village()
+    village.profile = {**village.profile, "time_zone": "WITA"}
+    letter_type = catalog.get("kematian")
+    request = validate_request(example_request(letter_type), catalog, today=LETTER_DATE)
+    document = build_document(letter_type=letter_type, village=village, applicant=request.applicant,
+                              fields=request.fields, signer=signer_for(village, "kematian"), letter_date=LETTER_DATE)
+    assert ("Pukul", "14.15 WITA") in document.sections[1].rows
