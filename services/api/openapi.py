@@ -95,6 +95,9 @@ PDF = _json({"type": "string", "format": "binary"}, "application/pdf")
 HTML = _json({"type": "string"}, "text/html")
 LETTER = _json(ref("LetterView"))
 REASON_BODY = {"required": True, "content": _json(ref("ActionReason"))}
+# The same key with the same body answers as the first time; another body 422; still in progress 409.
+IDEMPOTENCY_KEY = {"name": "Idempotency-Key", "in": "header", "required": False, "schema": {
+    "type": "string", "minLength": 1, "maxLength": 255, "pattern": r"^[\x20-\x7E]+$"}}
 
 
 def _query_schema(schema: dict[str, Any]) -> dict[str, Any]:
@@ -125,8 +128,8 @@ def letter_paths(catalog: Catalog, components: dict[str, Any]) -> dict[str, Any]
                  headers={"Location": _header("alamat surat ini")})
     return {
         "/api/v1/letters": {
-            "post": operation("Ajukan surat", {"202": created}, "400 401 413 422 429 503",
-                              requestBody=_submit_body(catalog)),
+            "post": operation("Ajukan surat", {"202": created}, "400 401 409 413 422 429 503",
+                              requestBody=_submit_body(catalog), parameters=[IDEMPOTENCY_KEY]),
             "get": operation("Daftar surat, terbaru dahulu", {"200": ok("Satu halaman", _json(ref("LetterPage")))},
                              "401 422 429", parameters=_query_parameters(components)),
         },
@@ -145,6 +148,9 @@ def letter_paths(catalog: Catalog, components: dict[str, Any]) -> dict[str, Any]
         "/api/v1/letters/{letter_id}/reject": {
             "post": operation("Tolak konsep dengan alasan (petugas)", {"200": ok("Ditolak", LETTER)},
                               action + " 400 413 422", requestBody=REASON_BODY),
+            "parameters": LETTER_ID},
+        "/api/v1/letters/{letter_id}/retry": {
+            "post": operation("Kirim ulang surat yang gagal (petugas)", {"200": ok("Dicoba lagi", LETTER)}, action),
             "parameters": LETTER_ID},
         "/api/v1/letters/{letter_id}/revoke": {
             "post": operation("Cabut surat terbit dengan alasan (petugas)", {"200": ok("Dicabut", LETTER)},

@@ -52,6 +52,9 @@ MATRIX: dict[tuple[str, str], tuple[dict[str, int], str | None]] = {
     ("POST", LETTER + "/approve"): (office_only(200), "approve"),
     ("POST", LETTER + "/reject"): (office_only(200), "reject"),
     ("POST", LETTER + "/revoke"): (office_only(200), "revoke"),
+    ("POST", LETTER + "/retry"): (office_only(409), "read"),  # only a failed letter can be retried
+    ("GET", "/v/<token>"): (everyone(200), None),
+    ("POST", "/v/<token>/check"): (everyone(422), None),  # public; no file uploaded
 }
 BASELINE_HEADERS = {"X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer", "X-Frame-Options": "DENY"}
 

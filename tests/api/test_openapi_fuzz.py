@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -79,6 +80,15 @@ schema.app = _current_app
 def test_the_served_description_is_the_generated_one(target: Target) -> None:
     served = target.app.test_client().get("/api/v1/openapi.json", headers=target.headers)
     assert served.status_code == 200 and served.get_json() == schema.raw_schema
+
+
+def test_every_route_of_the_app_is_described(target: Target) -> None:
+    routes = {(method, re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule))
+              for rule in target.app.url_map.iter_rules() if rule.endpoint != "static"
+              for method in rule.methods - {"HEAD", "OPTIONS"}}  # type: ignore[operator]
+    described = {(method.upper(), path) for path, item in schema.raw_schema["paths"].items()
+                 for method in item if method != "parameters"}
+    assert routes == described
 
 
 @schema.parametrize()

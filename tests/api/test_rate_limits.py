@@ -11,8 +11,10 @@ from services.api import create_app
 from shared.config import Settings
 from tests.api.conftest import Api
 from tests.api.test_letters_api import assert_problem
+from tests.api.world import World, build_world
 
-ATTACKER, OTHER = "203.0.113.7", "192.0.2.44"
+ATTACKER, HOSPITAL, OTHER = "203.0.113.7", "198.51.100.20", "192.0.2.44"
+UNKNOWN_TOKEN = "A" * 43  # the shape of a real token, so the page really looks it up
 
 
 def from_address(api: Api, address: str, method: str, path: str, who: str | None = None,
@@ -48,3 +50,25 @@ def test_the_limit_is_a_setting(api: Api) -> None:
     assert statuses == [401, 401, 429]
     with pytest.raises(ValueError, match="auth_failure_limit"):
         Settings(suratdesa_home=api.settings.suratdesa_home, auth_failure_limit="10 per fortnight")
+
+
+@pytest.fixture
+def world(api: Api) -> World:
+    return build_world(api)
+
+
+def lookup(world: World, address: str, token: str) -> TestResponse:
+    return from_address(world.api, address, "GET", f"/v/{token}", headers={"Accept": "application/json"})
+
+
+def test_unknown_verification_codes_are_limited_to_60_a_minute_genuine_ones_never_count(world: World) -> None:
+    for _ in range(100):  # a hospital checking many genuine letters
+        assert lookup(world, HOSPITAL, world.verification_token).status_code == 200
+    for guess in range(60):
+        assert lookup(world, ATTACKER, UNKNOWN_TOKEN[:-2] + f"{guess:02d}").status_code == 404, guess
+    assert_slowed_down(lookup(world, ATTACKER, UNKNOWN_TOKEN))
+    assert_slowed_down(from_address(world.api, ATTACKER, "POST", f"/v/{UNKNOWN_TOKEN}/check"))
+    assert lookup(world, HOSPITAL, world.verification_token).status_code == 200
+    assert lookup(world, OTHER, UNKNOWN_TOKEN).status_code == 404
+    page = from_address(world.api, ATTACKER, "GET", f"/v/{UNKNOWN_TOKEN}")  # a person's browser, too
+    assert page.status_code == 429 and page.headers["Retry-After"]
