@@ -11,6 +11,7 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -218,26 +219,37 @@ def start_stack(home: Path, extra_env: dict[str, str]) -> Stack:
     return stack
 
 
-@pytest.fixture(scope="module", params=["embedded", "services"])
-def stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    """A running stack on the embedded defaults (SQLite + SQLite broker) and on PostgreSQL + Redis."""
-    home = tmp_path_factory.mktemp(f"stack-{request.param}")
-    extra: dict[str, str] = {}
-    database_url, redis_db = None, None
-    if request.param == "services":
-        request.getfixturevalue("postgres_available")
-        request.getfixturevalue("redis_available")
-        database_url, redis_db = create_database(), claim_redis_db()
-        extra = {"DATABASE_URL": database_url, "BROKER_URL": f"redis://127.0.0.1:6379/{redis_db}"}
-    running = start_stack(home, extra)
+@contextmanager
+def running_stack(home: Path, *, services: bool, extra_env: dict[str, str] | None = None) -> Iterator[Stack]:
+    """A started stack: embedded, or on a PostgreSQL database and a Redis database of its own (unless
+    extra_env names a DATABASE_URL or BROKER_URL of the test's own); stopped and cleaned up afterwards."""
+    extra, database_url, redis_db = dict(extra_env or {}), None, None
+    if services and "DATABASE_URL" not in extra:
+        database_url = extra["DATABASE_URL"] = create_database()
+    if services and "BROKER_URL" not in extra:
+        redis_db = claim_redis_db()
+        extra["BROKER_URL"] = f"redis://127.0.0.1:6379/{redis_db}"
     try:
-        yield running
+        running = start_stack(home, extra)
+        try:
+            yield running
+        finally:
+            running.stop_all()
     finally:
-        running.stop_all()
         if database_url:
             drop_database(database_url)
         if redis_db is not None:
             release_redis_db(redis_db)
+
+
+@pytest.fixture(scope="module", params=["embedded", "services"])
+def stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """A running stack on the embedded defaults (SQLite + SQLite broker) and on PostgreSQL + Redis."""
+    if request.param == "services":
+        request.getfixturevalue("postgres_available")
+        request.getfixturevalue("redis_available")
+    with running_stack(tmp_path_factory.mktemp(f"stack-{request.param}"), services=request.param == "services") as s:
+        yield s
 
 
 def _tool(name: str) -> str:

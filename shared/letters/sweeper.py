@@ -92,7 +92,7 @@ def sweep(session: Session, settings: Settings, queue: TaskQueue, now: datetime 
 def run_sweeper(settings: Settings, *, stopping: Callable[[], bool]) -> None:
     """Sweep every sweep_interval seconds until stopping() says so; an unreachable database is waited out."""
     queue = TaskQueue(settings)
-    log.info("sweeper started: every %.0fs, letters idle %.0fs", settings.sweep_interval, settings.sweep_stuck_after)
+    log.info("sweeper started: every %gs, letters idle %gs", settings.sweep_interval, settings.sweep_stuck_after)
     while not stopping():
         try:
             with session_scope(settings) as session:
