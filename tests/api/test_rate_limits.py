@@ -72,3 +72,20 @@ def test_unknown_verification_codes_are_limited_to_60_a_minute_genuine_ones_neve
     assert lookup(world, OTHER, UNKNOWN_TOKEN).status_code == 404
     page = from_address(world.api, ATTACKER, "GET", f"/v/{UNKNOWN_TOKEN}")  # a person's browser, too
     assert page.status_code == 429 and page.headers["Retry-After"]
+
+
+def test_behind_a_trusted_proxy_each_forwarded_client_is_counted_alone(api: Api) -> None:
+    proxied = create_app(api.settings.model_copy(update={"trusted_proxy_count": 1, "auth_failure_limit": "2/minute"}))
+    client = proxied.test_client()
+
+    def guess(forwarded_for: str) -> int:
+        return client.get("/api/v1/letters", headers={"Authorization": "Bearer x", "X-Forwarded-For": forwarded_for},
+                          environ_base={"REMOTE_ADDR": "10.0.0.1"}).status_code  # always the proxy
+
+    assert [guess(ATTACKER) for _ in range(3)] == [401, 401, 429]
+    assert guess(OTHER) == 401
+    # Without a trusted proxy the header is ignored: a client cannot pick its own address.
+    assert [bad_token(api, ATTACKER).status_code for _ in range(11)][-1] == 429
+    spoofed = api.call("GET", "/api/v1/letters", headers={"Authorization": "Bearer x", "X-Forwarded-For": OTHER},
+                       environ_base={"REMOTE_ADDR": ATTACKER})
+    assert spoofed.status_code == 429
