@@ -20,6 +20,7 @@ import psycopg
 import pytest
 import redis
 import requests
+import yaml
 
 from shared.config import Settings
 
@@ -185,6 +186,22 @@ class Stack:
                              f"{self.log('worker')[-3000:]}")
 
 
+def compose_service(name: str) -> dict[str, Any]:
+    """A service of docker-compose.yml, the deployment the services tests reproduce."""
+    return yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"][name]  # type: ignore[no-any-return]
+
+
+def compose_args(name: str, overrides: dict[str, str] | None = None) -> list[str]:
+    """The arguments after `suratdesa` in the service's compose command, with option values overridden
+    (a test binds to 127.0.0.1 on a free port where compose binds 0.0.0.0:8000)."""
+    command = compose_service(name)["command"]
+    assert command[0] == "suratdesa", command
+    args = list(command[1:])
+    for option, value in (overrides or {}).items():
+        args[args.index(option) + 1] = value
+    return args
+
+
 def _wait_healthy(stack: Stack, timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -209,9 +226,9 @@ def start_stack(home: Path, extra_env: dict[str, str]) -> Stack:
     stack = Stack(env=env, base_url=f"http://127.0.0.1:{port}", post_token=post,
                   official_token=official.strip().splitlines()[-1], home=home)
     try:
-        stack.start("api", "api", "--port", str(port))
-        stack.start_worker()
-        stack.start("sweeper", "sweeper")
+        stack.start("api", *compose_args("api", {"--host": "127.0.0.1", "--port": str(port)}))
+        stack.start("worker", *compose_args("worker"))
+        stack.start("sweeper", *compose_args("sweeper"))
         _wait_healthy(stack)
     except BaseException:
         stack.stop_all()
@@ -272,9 +289,10 @@ class RedisServer:
         return f"redis://127.0.0.1:{self.port}/0"
 
     def start(self) -> None:
+        flags = compose_service("redis")["command"][1:]  # append-only, noeviction: as deployed
         self.process = subprocess.Popen(
-            [_tool("redis-server"), "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "yes", "--dir", str(self.directory), "--logfile", str(self.directory / "redis.log")])
+            [_tool("redis-server"), *flags, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--dir", str(self.directory), "--logfile", str(self.directory / "redis.log")])
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             try:
