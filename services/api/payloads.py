@@ -15,6 +15,7 @@ from services.api.shapes import LetterQuery
 from shared.errors import DomainError, FieldError, ValidationFailed
 from shared.letters.catalog import load_catalog
 from shared.letters.events import letter_events
+from shared.letters.issuing import verification_url
 from shared.letters.schemas import ActionReason, field_errors
 from shared.models import Letter, as_utc
 
@@ -75,19 +76,13 @@ def _time(value: Any) -> str | None:
     return moment.isoformat() if moment else None
 
 
-def verification_url(letter: Letter) -> str | None:
-    """Where the letter's QR code leads, once it is issued."""
-    if letter.verification_token is None:
-        return None
-    return f"{settings().public_base_url.rstrip('/')}/v/{letter.verification_token}"
-
-
 def letter_json(session: Session, letter: Letter, *, with_events: bool = True) -> dict[str, Any]:
     """A letter as the API shows it to a client allowed to see it."""
     letter_type = load_catalog(settings().templates_dir).get(letter.type)
     body: dict[str, Any] = {
         "id": str(letter.id), "type": letter.type, "title": letter_type.title if letter_type else letter.type,
-        "status": letter.status, "number": letter.number, "verification_url": verification_url(letter),
+        "status": letter.status, "number": letter.number, "verification_url": (
+            verification_url(settings(), letter.verification_token) if letter.verification_token else None),
         "created_at": _time(letter.created_at), "updated_at": _time(letter.updated_at),
         "issued_at": _time(letter.issued_at), "revoked_at": _time(letter.revoked_at),
         "reason": letter.reason, "last_error": letter.last_error, "pdf_sha256": letter.pdf_sha256,
