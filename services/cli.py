@@ -180,6 +180,7 @@ def api(host: str, port: int, workers: int) -> None:
     """Run the HTTP API under gunicorn."""
     refuse_unsafe_production()
     os.execvp(sys.executable, [sys.executable, "-m", "gunicorn", "services.api.wsgi:app",
+                               "--logger-class", "services.api.gunicorn_logging.RedactingLogger",
                                "--bind", f"{host}:{port}", "--workers", str(workers),
                                "--timeout", "30", "--graceful-timeout", "10", "--access-logfile", "-"])
 
@@ -198,12 +199,12 @@ def worker(concurrency: int) -> None:
 @click.option("--once", is_flag=True, help="One pass, then exit (e.g. from cron).")
 def sweeper(once: bool) -> None:
     """Run the sweeper: send again the task of letters left waiting, fail exhausted ones, purge old keys."""
-    import logging
-
     from shared.letters.sweeper import run_sweeper, sweep
+    from shared.logs import configure_logging
     from shared.queue import TaskQueue
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    refuse_unsafe_production()
+    configure_logging()
     settings = get_settings()
     if once:
         with session_scope(settings) as session:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from celery import Celery
-from celery.signals import worker_process_init
+from celery.signals import after_setup_logger, after_setup_task_logger, worker_process_init
 
 from shared.config import Settings, get_settings
 from shared.db import dispose_engines
+from shared.logs import redact_handlers
 from shared.queue import make_celery
 
 
@@ -21,3 +22,10 @@ def create_celery(settings: Settings | None = None) -> Celery:
 def _fresh_connections(**_kwargs: object) -> None:
     # A forked child must not share the parent's database connections.
     dispose_engines()
+
+
+@after_setup_logger.connect
+@after_setup_task_logger.connect
+def _redacted_logs(logger: object, **_kwargs: object) -> None:
+    # Exceptions can carry user data in their messages; no NIK may reach a worker log.
+    redact_handlers(logger)  # type: ignore[arg-type]

@@ -1,0 +1,42 @@
+"""Logging that never writes a NIK (or any 16-digit number) or a verification token."""
+
+from __future__ import annotations
+
+import logging
+import re
+
+FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+# A NIK or a family-card number: 16 digits standing alone. Letter ids are UUIDs with dashes, which
+# never hold 16 digits in a row, so they stay readable.
+_SIXTEEN_DIGITS = re.compile(r"(?<!\d)\d{16}(?!\d)")
+# Verification tokens are capabilities: whoever reads them can open the letter's public page.
+_VERIFY_TOKEN = re.compile(r"(/v/)[A-Za-z0-9_-]{8,}")
+
+
+def redact(text: str) -> str:
+    """text with 16-digit numbers and verification tokens replaced by placeholders."""
+    return _VERIFY_TOKEN.sub(r"\1[token]", _SIXTEEN_DIGITS.sub("[nik]", text))
+
+
+class RedactingFormatter(logging.Formatter):
+    """Formats with another formatter, then redacts the whole line (tracebacks included)."""
+
+    def __init__(self, inner: logging.Formatter | None = None) -> None:
+        super().__init__()
+        self.inner = inner or logging.Formatter(FORMAT)
+
+    def format(self, record: logging.LogRecord) -> str:
+        return redact(self.inner.format(record))
+
+
+def redact_handlers(logger: logging.Logger) -> None:
+    """Wrap the formatter of every handler of logger (idempotent)."""
+    for handler in logger.handlers:
+        if not isinstance(handler.formatter, RedactingFormatter):
+            handler.setFormatter(RedactingFormatter(handler.formatter))
+
+
+def configure_logging(level: int = logging.INFO) -> None:
+    """INFO lines to stderr for this process, redacted."""
+    logging.basicConfig(level=level, format=FORMAT)
+    redact_handlers(logging.getLogger())

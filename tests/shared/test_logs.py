@@ -1,0 +1,34 @@
+"""Log lines never carry a NIK or a verification token, tracebacks included."""
+
+from __future__ import annotations
+
+import io
+import logging
+import uuid
+
+from shared.logs import RedactingFormatter, redact
+
+
+def test_redact_hides_sixteen_digit_numbers_and_verification_tokens_but_keeps_letter_ids() -> None:
+    letter_id = str(uuid.uuid4())
+    line = f"letter {letter_id} nik=3202091203850001 GET /v/c2PlkuEA8Oz2JofGSDvruWvC2keKxbZGhiX2glqhtyo HTTP/1.1"
+    assert redact(line) == f"letter {letter_id} nik=[nik] GET /v/[token] HTTP/1.1"
+    assert redact("number 401/012/Ds.Cjk/XI/2026, 12345678901234567") == (
+        "number 401/012/Ds.Cjk/XI/2026, 12345678901234567")  # 17 digits: not a NIK
+
+
+def test_formatter_redacts_messages_and_tracebacks() -> None:
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(RedactingFormatter())
+    logger = logging.getLogger("tests.redaction")
+    logger.addHandler(handler)
+    try:
+        raise ValueError("bad applicant {'nik': '3202095203850001'}")
+    except ValueError:
+        logger.exception("failed for %s", "3202091203850001")
+    finally:
+        logger.removeHandler(handler)
+    text = stream.getvalue()
+    assert "3202095203850001" not in text and "3202091203850001" not in text
+    assert "ValueError: bad applicant {'nik': '[nik]'}" in text and "failed for [nik]" in text
