@@ -118,7 +118,11 @@ class LetterEvent(SQLModel, table=True):
 
 
 class LetterCounter(SQLModel, table=True):
-    """The last sequence number handed out per village, scope (a letter type or '*') and year."""
+    """The last sequence number handed out per village, scope and year.
+
+    The scope is a classification code (per-type numbering: types sharing a code share a sequence, since
+    the number would otherwise repeat) or '*' when the village numbers all its letters in one sequence.
+    """
 
     __tablename__ = "letter_counter"
 

@@ -86,10 +86,11 @@ def load_signer(
     return _dev_signer(*(str(p) for p in paths), tuple(_stamp(p) for p in paths))
 
 
-def trust_roots(keys_dir: Path, extra_pem_paths: Sequence[Path] = ()) -> list[asn1_x509.Certificate]:
-    """The CAs a verifier trusts: the deployment's dev CA (when present) plus extra CA files (BSrE root)."""
+def trust_roots(keys_dir: Path, extra_pem_paths: Sequence[Path] = (), *, include_development: bool = True
+                ) -> list[asn1_x509.Certificate]:
+    """The CAs a verifier trusts: the deployment's dev CA (when present and wanted) plus extra CA files (BSrE root)."""
     dev_ca = keys_dir / "ca" / "ca.cert.pem"
-    paths = [dev_ca] if dev_ca.is_file() else []
+    paths = [dev_ca] if include_development and dev_ca.is_file() else []
     return list(load_certs_from_pemder([*paths, *extra_pem_paths]))
 
 

@@ -11,7 +11,12 @@ from shared.models import Village
 
 
 def ensure_village_keys(session: Session, settings: Settings) -> None:
-    """Create the deployment's dev CA and a key for each village without a configured PKCS#12."""
+    """Create the deployment's dev CA and a key for each village without a configured PKCS#12.
+
+    Never in production: there every village signs with its own PKCS#12 (checked before start-up).
+    """
+    if settings.is_production:
+        return
     ensure_dev_ca(settings.keys_dir)
     for village in session.exec(select(Village)).all():
         if village.code in settings.signing_keys:

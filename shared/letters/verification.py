@@ -154,7 +154,8 @@ def require_pdf(data: bytes | None) -> bytes:
 
 def check_signature(data: bytes, settings: Settings) -> SignatureCheck:
     """The file's signature checked against the deployment's trust roots."""
-    return validate_signed_pdf(data, trust_roots(settings.keys_dir, settings.trusted_ca_files))
+    return validate_signed_pdf(data, trust_roots(settings.keys_dir, settings.trusted_ca_files,
+                                                   include_development=not settings.is_production))
 
 
 def check_upload(letter: Letter, data: bytes | None, settings: Settings) -> UploadCheck:

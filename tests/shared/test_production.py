@@ -123,3 +123,34 @@ def test_every_command_that_starts_the_service_refuses_and_says_why(tmp_path: Pa
     for setting in ("DATABASE_URL", "BROKER_URL", "PUBLIC_BASE_URL"):
         assert f"  - {setting}" in result.stderr
     assert not (tmp_path / "home").exists()  # refused before anything was created
+
+
+def test_production_neither_creates_nor_trusts_the_development_ca(tmp_path: Path) -> None:
+    from reportlab.pdfgen import canvas
+
+    from shared.accounts import ensure_demo_village
+    from shared.db import get_engine, session_scope, upgrade_schema
+    from shared.letters.keys import load_signer
+    from shared.letters.setup import ensure_village_keys
+    from shared.letters.signing import sign_pdf
+    from shared.letters.verification import check_signature
+
+    development = Settings(suratdesa_home=tmp_path)
+    production = Settings(suratdesa_home=tmp_path, suratdesa_env="production", **READY)
+    upgrade_schema(development)
+    with session_scope(development) as session:
+        ensure_demo_village(session)
+        ensure_village_keys(session, production)
+        assert not (tmp_path / "keys").exists()
+        ensure_village_keys(session, development)
+    get_engine(development).dispose()
+    page = tmp_path / "page.pdf"
+    drawing = canvas.Canvas(str(page))
+    drawing.drawString(72, 720, "Surat keterangan")
+    drawing.showPage()
+    drawing.save()
+    signed = sign_pdf(page.read_bytes(), load_signer(development.keys_dir, village_code="Ds.Cjk"),
+                      reason="uji", location="Cijengkol")
+    assert check_signature(signed, development).valid
+    production_check = check_signature(signed, production)
+    assert production_check.intact and not production_check.trusted and not production_check.valid
