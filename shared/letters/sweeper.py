@@ -15,13 +15,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy.exc import SQLAlchemyError
-from sqlmodel import Session, col, delete, or_, select, update
+from sqlmodel import Session, and_, col, delete, or_, select, update
 
 from shared.config import Settings
 from shared.db import session_scope
 from shared.letters.attempts import PENDING_TASKS, STOPPED_UNREPORTED, fail_letter
-from shared.models import IdempotencyKey, Letter, LetterStatus, utcnow
-from shared.queue import TaskQueue
+from shared.letters.catalog import load_catalog
+from shared.models import IdempotencyKey, Letter, LetterStatus, Village, utcnow
+from shared.queue import RENDER_DRAFT, TaskQueue
+from shared.villages import approval_required
 
 log = logging.getLogger(__name__)
 WAITING = [status.value for status in PENDING_TASKS]
@@ -73,6 +75,33 @@ def requeue_stuck(session: Session, settings: Settings, queue: TaskQueue, now: d
     return len(sent)
 
 
+def _automatic_pairs(session: Session, settings: Settings) -> list[tuple[int, str]]:
+    """(village id, type code) of every type a village issues without an official."""
+    catalog = load_catalog(settings.templates_dir)
+    return [(village.id, code) for village in session.exec(select(Village)).all()
+            for code, letter_type in catalog.types.items()
+            if not approval_required(village, code, letter_type.approval)]
+
+
+def requeue_unapproved_automatic(session: Session, settings: Settings, queue: TaskQueue, now: datetime) -> int:
+    """Send again the draft task of letters a crash left in awaiting_approval although no official approves
+    their type: the task approves them automatically (and then issues them) when it finds them there."""
+    pairs = _automatic_pairs(session, settings)
+    if not pairs:
+        return 0
+    cutoff = _idle(now, settings.sweep_stuck_after)
+    query = (select(Letter.id)
+             .where(col(Letter.status) == LetterStatus.AWAITING_APPROVAL.value, col(Letter.updated_at) < cutoff,
+                    or_(*(and_(col(Letter.village_id) == v, col(Letter.type) == t) for v, t in pairs)),
+                    or_(col(Letter.requeued_at).is_(None), col(Letter.requeued_at) < cutoff))
+             .limit(settings.sweep_batch))
+    sent = [letter_id for letter_id in session.exec(query).all() if queue.enqueue(RENDER_DRAFT, letter_id)]
+    if sent:
+        session.exec(update(Letter).where(col(Letter.id).in_(sent)).values(requeued_at=now))  # type: ignore[call-overload]
+        session.commit()
+    return len(sent)
+
+
 def purge_idempotency_keys(session: Session, settings: Settings, now: datetime) -> int:
     """Forget Idempotency-Keys older than the retention period (72 hours at least)."""
     cutoff = now - timedelta(hours=settings.idempotency_key_hours)
@@ -86,6 +115,7 @@ def sweep(session: Session, settings: Settings, queue: TaskQueue, now: datetime 
     now = now or utcnow()
     failed = fail_exhausted(session, settings, now)
     requeued = requeue_stuck(session, settings, queue, now)
+    requeued += requeue_unapproved_automatic(session, settings, queue, now)
     return SweepReport(requeued=requeued, failed=failed, keys_purged=purge_idempotency_keys(session, settings, now))
 
 

@@ -19,7 +19,7 @@ from shared.letters.attempts import STOPPED_UNREPORTED
 from shared.letters.catalog import load_catalog
 from shared.letters.intake import example_request
 from shared.letters.sweeper import SweepReport, sweep
-from shared.models import IdempotencyKey, Letter, utcnow
+from shared.models import IdempotencyKey, Letter, Village, utcnow
 from shared.queue import ISSUE_LETTER, RENDER_DRAFT, TaskQueue
 from tests.conftest import REDIS_HOST, Office, claim_redis_db, free_port, release_redis_db
 
@@ -102,3 +102,21 @@ def test_idempotency_keys_are_kept_72_hours(office: Office) -> None:
     assert run(settings, 73 * 3600).keys_purged == 1
     with session_scope(settings) as session:
         assert session.exec(select(IdempotencyKey)).all() == []
+
+
+def test_a_draft_left_unapproved_where_no_official_approves_its_type_gets_its_task_again(office: Office,
+                                                                                          broker: int) -> None:
+    settings = settings_for(office, broker)
+    manual = letter_in(office, "awaiting_approval")  # sktm needs an official here: left alone
+    with session_scope(settings) as session:
+        session.exec(update(Letter).where(col(Letter.id) == uuid.UUID(manual))  # type: ignore[call-overload]
+                     .values(type="domisili"))
+        village = session.get(Village, office.village.id)
+        village.profile = {**village.profile, "approval": {"domisili": False}}  # type: ignore[union-attr]
+        session.add(village)
+        session.commit()
+    automatic = manual
+    manual = letter_in(office, "awaiting_approval")
+    assert run(settings, 101).requeued == 1
+    assert sent(broker) == [(RENDER_DRAFT, automatic)]
+    assert run(settings, 102).requeued == 0
