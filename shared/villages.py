@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 import base64
-import tomllib
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 from sqlmodel import Session, select
 
 from shared.errors import ProfileError
 from shared.letters.numbering import format_number
 from shared.models import Village
+from shared.tomlfiles import load_toml_model
 
 DEMO_PROFILE = Path(__file__).resolve().parent.parent / "templates" / "villages" / "cijengkol.toml"
 VILLAGE_CODE = r"^[A-Za-z0-9][A-Za-z0-9._-]{1,31}$"
@@ -131,17 +131,7 @@ class VillageRecord:
 
 def load_village_file(path: Path, *, letter_types: Collection[str] | None = None) -> VillageRecord:
     """Read and check a village file; a broken one raises ProfileError naming file and field."""
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-        profile = VillageProfile.model_validate(data, context={"letter_types": letter_types})
-    except OSError as exc:
-        raise ProfileError(f"{path.name}: cannot be read: {exc.strerror}") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise ProfileError(f"{path.name}: not valid TOML: {exc}") from exc
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "(file)"
-        raise ProfileError(f"{path.name}: field {where}: {first['msg']}") from exc
+    profile = load_toml_model(path, VillageProfile, ProfileError, context={"letter_types": letter_types})
     logo = _logo_image(path, profile.logo) if profile.logo else None
     stored = profile.model_dump(exclude={"code", "name", "district", "regency", "province", "logo"},
                                 exclude_none=True)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import tomllib
 from functools import cache
 from pathlib import Path
 from typing import Any, Literal
@@ -12,7 +11,6 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    ValidationError,
     ValidationInfo,
     create_model,
     field_validator,
@@ -22,6 +20,7 @@ from pydantic import (
 from shared.errors import TemplateError
 from shared.letters.rules import CHECKS
 from shared.letters.schemas import IsoDate, IsoTime, PastDate, Person, Text
+from shared.tomlfiles import load_toml_model
 
 FieldKind = Literal["text", "date", "time", "integer", "amount", "boolean", "enum", "person", "persons"]
 PLACEHOLDER = re.compile(r"\{(applicant|fields|village)\.([a-z_][a-z0-9_]*)\}")
@@ -187,15 +186,7 @@ def fields_model(letter_type: LetterType) -> type[BaseModel]:
 
 def load_letter_type(path: Path) -> LetterType:
     """Read and check one template file; a broken one raises TemplateError naming file and field."""
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-        letter_type = LetterType.model_validate(data)
-    except tomllib.TOMLDecodeError as exc:
-        raise TemplateError(f"{path.name}: not valid TOML: {exc}") from exc
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "(file)"
-        raise TemplateError(f"{path.name}: field {where}: {first['msg']}") from exc
+    letter_type = load_toml_model(path, LetterType, TemplateError)
     if letter_type.code != path.stem:
         raise TemplateError(f"{path.name}: field code: '{letter_type.code}' must match the file name")
     return letter_type

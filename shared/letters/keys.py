@@ -147,7 +147,7 @@ def _name(common_name: str, organization: str, unit: str | None = None) -> x509.
 def _ca_certificate(key: ec.EllipticCurvePrivateKey) -> x509.Certificate:
     now = dt.datetime.now(dt.UTC)
     name = _name(DEV_CA_COMMON_NAME, DEV_CA_ORGANIZATION)
-    usage = _key_usage(key_cert_sign=True, crl_sign=True)
+    usage = key_usage(key_cert_sign=True, crl_sign=True)
     return (
         x509.CertificateBuilder(
             issuer_name=name,
@@ -185,14 +185,15 @@ def _signer_certificate(
         )
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         # pyHanko's validator and PAdES expect non-repudiation on a signer of documents.
-        .add_extension(_key_usage(digital_signature=True, content_commitment=True), critical=True)
+        .add_extension(key_usage(digital_signature=True, content_commitment=True), critical=True)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
         .add_extension(aki, critical=False)
         .sign(ca_key, hashes.SHA256())
     )
 
 
-def _key_usage(**granted: bool) -> x509.KeyUsage:
+def key_usage(**granted: bool) -> x509.KeyUsage:
+    """A KeyUsage extension with just the granted flags set."""
     flags = (
         "digital_signature",
         "content_commitment",

@@ -22,6 +22,7 @@ from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.reader import PdfFileReader
 from reportlab.pdfgen import canvas
 
+from shared.letters.keys import key_usage
 from shared.letters.signing import (
     DEFAULT_REASON,
     DEV_DISCLAIMER,
@@ -348,17 +349,3 @@ def bsre_pkcs12(tmp_path: Path) -> tuple[Path, x509.Certificate]:
     path.write_bytes(pkcs12.serialize_key_and_certificates(b"kades", key, cert, [ca_cert], encryption))
     return path, ca_cert
 
-
-def key_usage(**granted: bool) -> x509.KeyUsage:
-    flags = (
-        "digital_signature",
-        "content_commitment",
-        "key_encipherment",
-        "data_encipherment",
-        "key_agreement",
-        "key_cert_sign",
-        "crl_sign",
-        "encipher_only",
-        "decipher_only",
-    )
-    return x509.KeyUsage(**{flag: granted.get(flag, False) for flag in flags})
