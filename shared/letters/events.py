@@ -59,15 +59,31 @@ def chain_problem(events: list[LetterEvent]) -> str | None:
     return None
 
 
+# The status each kind of event leaves a letter in ("retried" names its target in the detail).
+STATUS_AFTER = {"submitted": "submitted", "draft_rendered": "awaiting_approval", "approved": "approved",
+                "issued": "issued", "rejected": "rejected", "revoked": "revoked", "failed": "failed"}
+
+
+def status_problem(letter_status: str, last: LetterEvent) -> str | None:
+    """Why the letter's status disagrees with its last event (e.g. newest events deleted), or None."""
+    expected = last.detail.get("to") if last.type == "retried" else STATUS_AFTER.get(last.type)
+    if expected != letter_status:
+        return f"status '{letter_status}' does not follow from the last event {last.id} ({last.type})"
+    return None
+
+
 def audit_chains(session: Session) -> tuple[int, list[tuple[uuid.UUID, str]]]:
     """Check every letter's chain: how many letters there are, and (letter id, problem) for each broken one."""
-    letter_ids = set(session.exec(select(Letter.id)).all())
+    statuses = dict(session.exec(select(Letter.id, Letter.status)).all())
+    letter_ids = set(statuses)
     query = (select(LetterEvent).order_by(col(LetterEvent.letter_id), col(LetterEvent.id))
              .execution_options(yield_per=1000))
     broken, seen = [], set()
     for letter_id, events in itertools.groupby(session.exec(query), key=lambda event: event.letter_id):
         seen.add(letter_id)
-        problem = chain_problem(list(events))
+        chain = list(events)
+        problem = chain_problem(chain) or (status_problem(statuses[letter_id], chain[-1])
+                                           if letter_id in statuses else None)
         if problem is not None:
             broken.append((letter_id, problem))
     # a letter is always created with its first event: none at all means its history was deleted

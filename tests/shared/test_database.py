@@ -108,3 +108,26 @@ def test_event_chain_detects_an_edited_history(db_settings: Settings) -> None:
         problem = chain_problem(letter_events(session, letter.id))
         assert problem is not None and f"event {events[1].id}" in problem
         assert session.get(LetterEvent, events[1].id).actor == "official:someone-else"
+
+
+def test_audit_finds_the_newest_events_deleted(db_settings: Settings) -> None:
+    from shared.letters.events import audit_chains
+
+    with session_scope(db_settings) as session:
+        village = create_village(session, code="Ds.Au", name="Uji", district="Caringin", regency="Sukabumi")
+        client, _ = create_client(session, name="pos-au", role=Role.POST, village=village)
+        letter = Letter(village_id=village.id, client_id=client.id, type="sktm", status="issued",
+                        applicant={}, fields={})
+        session.add(letter)
+        session.flush()
+        for kind in ("submitted", "draft_rendered", "approved", "issued"):
+            record_event(session, letter_id=letter.id, type=kind, actor="worker")
+            session.flush()
+        session.commit()
+        assert audit_chains(session) == (1, [])
+        last = letter_events(session, letter.id)[-1]
+        session.exec(text("DELETE FROM letter_event WHERE id = :id").bindparams(id=last.id))  # type: ignore[call-overload]
+        session.commit()
+        count, broken = audit_chains(session)
+        assert count == 1 and len(broken) == 1 and broken[0][0] == letter.id
+        assert "status 'issued' does not follow from the last event" in broken[0][1]
