@@ -98,7 +98,8 @@ def claim_redis_db() -> int:
 
 
 def release_redis_db(number: int) -> None:
-    redis.Redis(*REDIS_HOST, db=number).delete(REDIS_CLAIM)
+    """Empty the database (queues, bindings, rate-limit counters) and with it the claim."""
+    redis.Redis(*REDIS_HOST, db=number).flushdb()
 
 
 def free_port() -> int:
