@@ -90,7 +90,7 @@ class Letter(SQLModel, table=True):
         default=None, sa_column=Column(String(64), unique=True, nullable=True)
     )
     signer: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
-    pdf_sha256: str | None = Field(default=None, max_length=64)
+    pdf_sha256: str | None = Field(default=None, max_length=64, index=True)  # `suratdesa verify` looks it up
     reason: str | None = Field(default=None, max_length=500)
     attempts: int = 0
     last_error: str | None = Field(default=None, max_length=2000)
