@@ -27,10 +27,12 @@ tools:
 
 test: install tools
 	$(BIN)/ruff check shared services tests benchmarks
+	$(BIN)/mypy shared
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check shared services tests benchmarks
+	$(BIN)/mypy shared
 
 samples: install
 	$(BIN)/suratdesa samples samples

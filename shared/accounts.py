@@ -9,8 +9,9 @@ from collections.abc import Collection
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, func, select
+from sqlmodel import Session, col, func, select
 
+from shared.db import saved_id
 from shared.errors import DomainError, NotFound
 from shared.models import Client, Role, Village, utcnow
 from shared.villages import DEMO_PROFILE, load_village_file, save_village
@@ -64,7 +65,7 @@ def find_village(session: Session, code: str | None) -> Village:
 def create_client(session: Session, *, name: str, role: Role, village: Village) -> tuple[Client, str]:
     """A new client and its token; the token is shown once and only its hash is stored."""
     token = secrets.token_urlsafe(32)
-    client = Client(name=name, role=role.value, village_id=village.id, token_hash=hash_token(token))
+    client = Client(name=name, role=role.value, village_id=saved_id(village), token_hash=hash_token(token))
     session.add(client)
     try:
         session.commit()
@@ -84,7 +85,7 @@ def authenticate(session: Session, token: str) -> Client | None:
 
 def list_clients(session: Session) -> list[tuple[Client, Village]]:
     """Every client with its village, oldest first."""
-    query = select(Client, Village).join(Village).order_by(Client.id)
+    query = select(Client, Village).join(Village).order_by(col(Client.id))
     return list(session.exec(query).all())
 
 

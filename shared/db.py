@@ -6,17 +6,22 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, TypeVar
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, event, exc
+from sqlalchemy import Connection, Engine, event, exc
+from sqlalchemy.engine.interfaces import DBAPIConnection
+from sqlalchemy.pool import ConnectionPoolEntry
 from sqlmodel import Session, create_engine
 
 from shared.config import Settings
+from shared.models import Client, Village
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
 _engines: dict[tuple[int, str], Engine] = {}
+Row = TypeVar("Row")
 
 # What SQLAlchemy raises when the database is down, restarting, unreachable or (SQLite) locked too long:
 # passing conditions, answered with 503 by the API and retried with backoff by the worker.
@@ -25,7 +30,7 @@ DATABASE_UNAVAILABLE: tuple[type[Exception], ...] = (
 )
 
 
-def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+def _sqlite_pragmas(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
     # WAL lets the API read while the worker writes; busy_timeout makes writers queue instead of failing.
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
@@ -34,7 +39,7 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyp
     cursor.close()
 
 
-def _sqlite_begin(conn) -> None:  # type: ignore[no-untyped-def]
+def _sqlite_begin(conn: Connection) -> None:
     # BEGIN IMMEDIATE takes the write lock up front, so two writers never deadlock on lock upgrade.
     conn.exec_driver_sql("BEGIN IMMEDIATE")
 
@@ -80,6 +85,21 @@ def session_scope(settings: Settings) -> Iterator[Session]:
         yield session
     finally:
         session.close()
+
+
+def get_existing(session: Session, model: type[Row], key: Any) -> Row:
+    """The row with this primary key, which must exist (a foreign key points at it)."""
+    row = session.get(model, key)
+    if row is None:
+        raise LookupError(f"no {model.__name__} with id {key!r}, although a foreign key refers to it")
+    return row
+
+
+def saved_id(row: Village | Client) -> int:
+    """The id of a row read from or flushed to the database; only a row never saved has none."""
+    if row.id is None:
+        raise ValueError(f"{type(row).__name__} {row.name!r} has no id: it was never saved")
+    return row.id
 
 
 def alembic_config(url: str) -> Config:

@@ -94,7 +94,9 @@ class VillageProfile(BaseModel):
     @classmethod
     def _known_letter_types(cls, by_type: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
         known = (info.context or {}).get("letter_types")
-        unknown = [code for code in by_type if known is not None and code not in known]
+        if known is None:
+            return by_type
+        unknown = [code for code in by_type if code not in known]
         if unknown:
             raise ValueError(f"unknown letter type '{unknown[0]}'; known: {', '.join(sorted(known))}")
         return by_type
@@ -158,7 +160,8 @@ def save_village(session: Session, record: VillageRecord) -> tuple[Village, bool
     """Create the village, or update the one with the same code; True when it was created."""
     village = session.exec(select(Village).where(Village.code == record.code)).first()
     created = village is None
-    village = village or Village(code=record.code)
+    village = village or Village(code=record.code, name=record.name, district=record.district,
+                                 regency=record.regency)
     village.name, village.district, village.regency = record.name, record.district, record.regency
     village.province, village.profile = record.province, record.profile
     session.add(village)

@@ -42,7 +42,7 @@ def begin_attempt(session: Session, letter_id: uuid.UUID, source: Status) -> int
     """Count one attempt on a letter still in source and commit; its attempt number, or None."""
     statement = (update(Letter).where(col(Letter.id) == letter_id, col(Letter.status) == source.value)
                  .values(attempts=col(Letter.attempts) + 1, updated_at=utcnow()).returning(col(Letter.attempts)))
-    attempt = session.exec(statement).scalar_one_or_none()  # type: ignore[call-overload]
+    attempt = session.exec(statement).scalar_one_or_none()
     session.commit()
     return None if attempt is None else int(attempt)
 
@@ -67,7 +67,7 @@ def record_error(session: Session, settings: Settings, *, letter_id: uuid.UUID, 
         fail_letter(session, letter_id=letter_id, source=source, error=error, attempts=attempt)
         return
     session.exec(update(Letter).where(col(Letter.id) == letter_id, col(Letter.status) == source.value)
-                 .values(last_error=error, updated_at=utcnow()))  # type: ignore[call-overload]
+                 .values(last_error=error, updated_at=utcnow()))
     session.commit()
 
 

@@ -179,7 +179,7 @@ def _pydantic_field(spec: FieldSpec) -> Any:
 def fields_model(letter_type: LetterType) -> type[BaseModel]:
     """A pydantic model for the type's `fields` object, unknown keys refused."""
     definitions = {spec.name: _pydantic_field(spec) for spec in letter_type.fields}
-    return create_model(  # type: ignore[call-overload,no-any-return]
+    return create_model(
         f"Fields_{letter_type.code}", __config__=ConfigDict(extra="forbid"), **definitions
     )
 

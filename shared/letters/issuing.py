@@ -10,6 +10,7 @@ import uuid
 from sqlmodel import Session
 
 from shared.config import Settings
+from shared.db import get_existing, saved_id
 from shared.letters.catalog import load_catalog
 from shared.letters.compose import build_document, signer_for
 from shared.letters.events import record_event
@@ -50,13 +51,13 @@ def issue_letter(*, session: Session, settings: Settings, letter_id: uuid.UUID) 
     if not transition(session, letter.id, source=Status.APPROVED, target=Status.ISSUED):
         session.rollback()
         return False
-    village = session.get(Village, letter.village_id)
+    village = get_existing(session, Village, letter.village_id)
     letter_type = load_catalog(settings.templates_dir).types[letter.type]
     today, token, signer = settings.today(), secrets.token_urlsafe(32), signer_for(village, letter.type)
     # "per_type" counts per classification code: types sharing one (domisili and pengantar, 470) would
     # otherwise both take 470/001 and collide
     scope = ALL_TYPES if village.profile.get("sequence") == "shared" else letter_type.classification
-    seq = next_sequence(session, village_id=village.id, scope=scope, year=today.year)
+    seq = next_sequence(session, village_id=saved_id(village), scope=scope, year=today.year)
     number = format_number(village.profile.get("number_pattern") or settings.number_pattern,
                            classification=letter_type.classification, seq=seq, village_code=village.code,
                            on=today)

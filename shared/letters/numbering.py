@@ -22,12 +22,12 @@ def next_sequence(session: Session, *, village_id: int, scope: str, year: int) -
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     session.exec(insert(LetterCounter).values(village_id=village_id, scope=scope, year=year, last_seq=0)
-                 .on_conflict_do_nothing())  # type: ignore[call-overload]
+                 .on_conflict_do_nothing())
     statement = (update(LetterCounter)
                  .where(col(LetterCounter.village_id) == village_id, col(LetterCounter.scope) == scope,
                         col(LetterCounter.year) == year)
                  .values(last_seq=col(LetterCounter.last_seq) + 1).returning(col(LetterCounter.last_seq)))
-    return int(session.exec(statement).scalar_one())  # type: ignore[call-overload]
+    return int(session.exec(statement).scalar_one())
 
 
 def format_number(pattern: str, *, classification: str, seq: int, village_code: str, on: date) -> str:

@@ -71,11 +71,23 @@ def _printable(value: str) -> str:
     return value
 
 
+def _text_rules(max_length: int, min_length: int = 1, pattern: str | None = None) -> StringConstraints:
+    # The pattern documents the rule in the JSON schema; the validator enforces it under any template pattern.
+    return StringConstraints(strip_whitespace=True, min_length=min_length, max_length=max_length,
+                             pattern=pattern or PRINTABLE)
+
+
 def Text(max_length: int, min_length: int = 1, pattern: str | None = None) -> Any:  # noqa: N802
     """A trimmed string with length limits, without control characters (and matching pattern when given)."""
-    # The pattern documents the rule in the JSON schema; the validator enforces it under any template pattern.
-    return Annotated[str, StringConstraints(strip_whitespace=True, min_length=min_length, max_length=max_length,
-                                            pattern=pattern or PRINTABLE), AfterValidator(_printable)]
+    return Annotated[str, _text_rules(max_length, min_length, pattern), AfterValidator(_printable)]
+
+
+# What Text(n) returns, spelled out for the fixed fields below: a type checker cannot evaluate a call to Text.
+Text40 = Annotated[str, _text_rules(40), AfterValidator(_printable)]
+Text60 = Annotated[str, _text_rules(60), AfterValidator(_printable)]
+Text100 = Annotated[str, _text_rules(100), AfterValidator(_printable)]
+Text200 = Annotated[str, _text_rules(200), AfterValidator(_printable)]
+ReasonText = Annotated[str, _text_rules(500, 3), AfterValidator(_printable)]
 
 
 class Sex(StrEnum):
@@ -106,15 +118,15 @@ class Applicant(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     nik: Nik
-    name: Text(100)
-    birth_place: Text(60)
+    name: Text100
+    birth_place: Text60
     birth_date: PastDate
     sex: Sex
     religion: Religion
-    occupation: Text(60)
-    address: Text(200)
+    occupation: Text60
+    address: Text200
     marital_status: MaritalStatus | None = None
-    nationality: Text(40) = "WNI"
+    nationality: Text40 = "WNI"
 
 
 class Person(BaseModel):
@@ -123,10 +135,10 @@ class Person(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     nik: Nik
-    name: Text(100)
+    name: Text100
     birth_date: PastDate | None = None
     sex: Sex | None = None
-    relation: Text(40) | None = None
+    relation: Text40 | None = None
 
 
 class ActionReason(BaseModel):
@@ -134,7 +146,7 @@ class ActionReason(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    reason: Text(500, 3)
+    reason: ReasonText
 
 
 _MESSAGES = {

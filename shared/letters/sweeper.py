@@ -18,7 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, and_, col, delete, or_, select, update
 
 from shared.config import Settings
-from shared.db import session_scope
+from shared.db import saved_id, session_scope
 from shared.letters.attempts import PENDING_TASKS, STOPPED_UNREPORTED, fail_letter
 from shared.letters.catalog import load_catalog
 from shared.models import IdempotencyKey, Letter, LetterStatus, Village, utcnow
@@ -69,7 +69,7 @@ def requeue_stuck(session: Session, settings: Settings, queue: TaskQueue, now: d
             break  # the broker is down: the next pass tries again
         sent.append(letter_id)
     if sent:
-        session.exec(update(Letter).where(col(Letter.id).in_(sent)).values(requeued_at=now))  # type: ignore[call-overload]
+        session.exec(update(Letter).where(col(Letter.id).in_(sent)).values(requeued_at=now))
         session.commit()
         log.info("sweeper sent again the task of %d waiting letter(s)", len(sent))
     return len(sent)
@@ -78,7 +78,7 @@ def requeue_stuck(session: Session, settings: Settings, queue: TaskQueue, now: d
 def _automatic_pairs(session: Session, settings: Settings) -> list[tuple[int, str]]:
     """(village id, type code) of every type a village issues without an official."""
     catalog = load_catalog(settings.templates_dir)
-    return [(village.id, code) for village in session.exec(select(Village)).all()
+    return [(saved_id(village), code) for village in session.exec(select(Village)).all()
             for code, letter_type in catalog.types.items()
             if not approval_required(village, code, letter_type.approval)]
 
@@ -97,7 +97,7 @@ def requeue_unapproved_automatic(session: Session, settings: Settings, queue: Ta
              .limit(settings.sweep_batch))
     sent = [letter_id for letter_id in session.exec(query).all() if queue.enqueue(RENDER_DRAFT, letter_id)]
     if sent:
-        session.exec(update(Letter).where(col(Letter.id).in_(sent)).values(requeued_at=now))  # type: ignore[call-overload]
+        session.exec(update(Letter).where(col(Letter.id).in_(sent)).values(requeued_at=now))
         session.commit()
     return len(sent)
 
@@ -105,7 +105,7 @@ def requeue_unapproved_automatic(session: Session, settings: Settings, queue: Ta
 def purge_idempotency_keys(session: Session, settings: Settings, now: datetime) -> int:
     """Forget Idempotency-Keys older than the retention period (72 hours at least)."""
     cutoff = now - timedelta(hours=settings.idempotency_key_hours)
-    result = session.exec(delete(IdempotencyKey).where(col(IdempotencyKey.created_at) < cutoff))  # type: ignore[call-overload]
+    result = session.exec(delete(IdempotencyKey).where(col(IdempotencyKey.created_at) < cutoff))
     session.commit()
     return int(result.rowcount)
 

@@ -12,6 +12,7 @@ from typing import Any
 from sqlmodel import Session, col, select, update
 
 from shared.config import Settings
+from shared.db import get_existing, saved_id
 from shared.errors import FieldError, Forbidden, NotFound, ValidationFailed, WrongStatus
 from shared.letters.catalog import load_catalog
 from shared.letters.compose import build_document, signer_for
@@ -39,7 +40,7 @@ def transition(session: Session, letter_id: uuid.UUID, *, source: Status, target
     values = {"attempts": 0, "last_error": None, **values}
     statement = (update(Letter).where(col(Letter.id) == letter_id, col(Letter.status) == source.value)
                  .values(status=target.value, updated_at=utcnow(), **values))
-    return session.exec(statement).rowcount == 1  # type: ignore[attr-defined]
+    return session.exec(statement).rowcount == 1
 
 
 def submit_letter(*, session: Session, settings: Settings, client: Client, body: Any) -> Letter:
@@ -52,7 +53,7 @@ def submit_letter(*, session: Session, settings: Settings, client: Client, body:
 def add_letter(*, session: Session, settings: Settings, client: Client, body: Any) -> Letter:
     """Check a request and add it as `submitted` with its first event; the caller commits."""
     request = validate_request(body, load_catalog(settings.templates_dir), today=settings.today())
-    letter = Letter(village_id=client.village_id, client_id=client.id, type=request.letter_type.code,
+    letter = Letter(village_id=client.village_id, client_id=saved_id(client), type=request.letter_type.code,
                     status=Status.SUBMITTED.value, applicant=request.applicant, fields=request.fields)
     session.add(letter)
     session.flush()
@@ -113,7 +114,7 @@ def render_draft(*, session: Session, settings: Settings, letter_id: uuid.UUID) 
     letter = session.get(Letter, letter_id)
     if letter is None or letter.status != Status.SUBMITTED:
         return False
-    village = session.get(Village, letter.village_id)
+    village = get_existing(session, Village, letter.village_id)
     letter_type = load_catalog(settings.templates_dir).types[letter.type]
     document = build_document(letter_type=letter_type, village=village, applicant=letter.applicant,
                               fields=letter.fields, signer=signer_for(village, letter.type),
@@ -132,7 +133,7 @@ def approve_automatically(*, session: Session, settings: Settings, letter_id: uu
     letter = session.get(Letter, letter_id)
     if letter is None:
         return False
-    village = session.get(Village, letter.village_id)
+    village = get_existing(session, Village, letter.village_id)
     letter_type = load_catalog(settings.templates_dir).types[letter.type]
     if approval_required(village, letter.type, letter_type.approval):
         return False

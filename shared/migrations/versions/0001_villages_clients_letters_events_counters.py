@@ -6,7 +6,7 @@ Create Date: 2026-11-27 20:51:00.799876
 """
 
 import sqlalchemy as sa
-import sqlmodel
+import sqlmodel.sql.sqltypes
 from alembic import op
 
 revision = '0001'

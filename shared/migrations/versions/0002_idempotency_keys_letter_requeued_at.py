@@ -6,7 +6,7 @@ Create Date: 2026-11-27 21:14:32.942980
 """
 
 import sqlalchemy as sa
-import sqlmodel
+import sqlmodel.sql.sqltypes
 from alembic import op
 
 revision = '0002'
