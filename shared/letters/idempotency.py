@@ -27,6 +27,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session, select
 
 from shared.config import Settings
+from shared.db import saved_id
 from shared.errors import FieldError, IdempotencyInProgress, IdempotencyKeyInvalid, IdempotencyKeyReused
 from shared.letters.workflow import add_letter
 from shared.models import Client, IdempotencyKey, Letter
@@ -70,7 +71,7 @@ def fingerprint(body: Any) -> str:
 def submit_once(*, session: Session, settings: Settings, client: Client, body: Any, key: str | None,
                 respond: Callable[[Letter], dict[str, Any]]) -> Submission:
     """Store a new letter and commit, or, for a key this client used before, answer as the first time."""
-    claim, client_id = None, int(client.id)  # type: ignore[arg-type]
+    claim, client_id = None, saved_id(client)
     if key is not None:
         digest = fingerprint(body)
         claim = _claim(session, client_id=client_id, key=key, digest=digest)
