@@ -86,18 +86,23 @@ def test_number_pattern() -> None:
     assert number == "401/012/Ds.Cjk/XI/2026"
 
 
+def letter_with_history(session, code: str, kinds: tuple[str, ...], status: str) -> Letter:  # type: ignore[no-untyped-def]
+    """A letter of a new village in status, with one committed event of each kind."""
+    village = create_village(session, code=code, name="Uji", district="Caringin", regency="Sukabumi")
+    client, _ = create_client(session, name=f"pos-{code}", role=Role.POST, village=village)
+    letter = Letter(village_id=village.id, client_id=client.id, type="sktm", status=status, applicant={}, fields={})
+    session.add(letter)
+    session.flush()
+    for kind in kinds:
+        record_event(session, letter_id=letter.id, type=kind, actor="worker")
+        session.flush()
+    session.commit()
+    return letter
+
+
 def test_event_chain_detects_an_edited_history(db_settings: Settings) -> None:
     with session_scope(db_settings) as session:
-        village = create_village(session, code="Ds.Ev", name="Uji", district="Caringin", regency="Sukabumi")
-        client, _ = create_client(session, name="pos-ev", role=Role.POST, village=village)
-        letter = Letter(village_id=village.id, client_id=client.id, type="sktm", status="submitted",
-                        applicant={}, fields={})
-        session.add(letter)
-        session.flush()
-        for kind in ("submitted", "draft_rendered", "approved"):
-            record_event(session, letter_id=letter.id, type=kind, actor="post:pos-ev")
-            session.flush()
-        session.commit()
+        letter = letter_with_history(session, "Ds.Ev", ("submitted", "draft_rendered", "approved"), "approved")
         events = letter_events(session, letter.id)
         assert chain_problem(events) is None
         assert [e.prev_hash for e in events[1:]] == [e.hash for e in events[:-1]]
@@ -114,16 +119,8 @@ def test_audit_finds_the_newest_events_deleted(db_settings: Settings) -> None:
     from shared.letters.events import audit_chains
 
     with session_scope(db_settings) as session:
-        village = create_village(session, code="Ds.Au", name="Uji", district="Caringin", regency="Sukabumi")
-        client, _ = create_client(session, name="pos-au", role=Role.POST, village=village)
-        letter = Letter(village_id=village.id, client_id=client.id, type="sktm", status="issued",
-                        applicant={}, fields={})
-        session.add(letter)
-        session.flush()
-        for kind in ("submitted", "draft_rendered", "approved", "issued"):
-            record_event(session, letter_id=letter.id, type=kind, actor="worker")
-            session.flush()
-        session.commit()
+        letter = letter_with_history(session, "Ds.Au", ("submitted", "draft_rendered", "approved", "issued"),
+                                     "issued")
         assert audit_chains(session) == (1, [])
         last = letter_events(session, letter.id)[-1]
         session.exec(text("DELETE FROM letter_event WHERE id = :id").bindparams(id=last.id))  # type: ignore[call-overload]
