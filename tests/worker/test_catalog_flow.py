@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 import subprocess
 import tempfile
-import time
 from pathlib import Path
 
 from shared.config import Settings
@@ -13,6 +12,7 @@ from shared.letters.wording import format_indonesian_date
 from shared.villages import DEMO_PROFILE
 from tests.conftest import Stack, run_cli
 from tests.pdftools import pdf_text
+from tests.worker.batch import wait_all
 
 F4_POINTS = (609.4, 935.4)
 
@@ -31,12 +31,6 @@ def page_size(pdf: bytes) -> tuple[float, float]:
     return float(width), float(height)
 
 
-def wait_all(stack: Stack, ids: list[str], status: str, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    for letter_id in ids:
-        stack.wait_for(letter_id, status, timeout=max(1.0, deadline - time.monotonic()))
-
-
 def test_every_letter_type_is_issued_on_f4_with_title_number_and_date(stack: Stack) -> None:
     types = letter_types(stack)
     assert set(types) == {"sktm", "domisili", "usaha", "pengantar", "kelahiran", "kematian", "pindah",
@@ -46,10 +40,10 @@ def test_every_letter_type_is_issued_on_f4_with_title_number_and_date(stack: Sta
         response = stack.submit(letter_type["example"])
         assert response.status_code == 202, (code, response.text)
         ids[code] = response.json()["id"]
-    wait_all(stack, list(ids.values()), "awaiting_approval")
+    wait_all(stack, list(ids.values()), "awaiting_approval", timeout=60)
     for letter_id in ids.values():
         assert stack.request("POST", f"/api/v1/letters/{letter_id}/approve", stack.official_token).status_code == 200
-    wait_all(stack, list(ids.values()), "issued")
+    wait_all(stack, list(ids.values()), "issued", timeout=60)
     today = format_indonesian_date(Settings().today())
     for code, letter_id in ids.items():
         number = stack.request("GET", f"/api/v1/letters/{letter_id}", stack.official_token).json()["number"]
