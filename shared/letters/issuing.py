@@ -64,8 +64,11 @@ def issue_letter(*, session: Session, settings: Settings, letter_id: uuid.UUID) 
     document = build_document(letter_type=letter_type, village=village, applicant=letter.applicant,
                               fields=letter.fields, signer=signer, letter_date=today, number=number,
                               verification_url=verification_url(settings, token))
-    pdf = sign_pdf(render_letter_pdf(document), village_signer(settings, village),
+    key = village_signer(settings, village)
+    pdf = sign_pdf(render_letter_pdf(document), key,
                    reason=f"{DEFAULT_REASON}: {letter_type.title} {number}", location=f"Desa {village.name}")
+    # kept with the signer, so the public page need not parse the stored PDF on every scan
+    signer = {**signer, "development_certificate": key.is_development}
     digest = hashlib.sha256(pdf).hexdigest()
     LetterFiles(settings).write(letter.id, "issued", pdf)
     letter.number, letter.number_scope, letter.number_year, letter.number_seq = number, scope, today.year, seq

@@ -71,6 +71,9 @@ def village_line(village: Village) -> str:
 
 def signed_with_development_certificate(letter: Letter, village: Village, settings: Settings) -> bool:
     """Whether the stored letter was signed with a development certificate rather than a certified one."""
+    recorded = (letter.signer or {}).get("development_certificate")
+    if isinstance(recorded, bool):  # recorded at issuance
+        return recorded
     pdf = LetterFiles(settings).read(letter.id, "issued")
     try:
         signatures = PdfFileReader(BytesIO(pdf)).embedded_signatures if pdf else []

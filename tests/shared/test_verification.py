@@ -222,3 +222,16 @@ def test_verify_file_and_revocation(deployment: Deployment, session: Session) ->
     assert verdict.exit_code == 1
     assert verdict.message.startswith(f"DICABUT: {revoked.number} (Surat Keterangan Tidak Mampu) dicabut pada ")
     assert "Data pemohon keliru" in verdict.message
+
+
+def test_the_certificate_kind_is_recorded_at_issuance_not_read_from_the_pdf_per_view(
+        deployment: Deployment, session: Session) -> None:
+    letter = session.get(Letter, issued(deployment))  # a letter of its own: its file is deleted below
+    village = session.get(Village, letter.village_id)  # type: ignore[union-attr]
+    assert letter is not None and village is not None
+    assert letter.signer is not None and letter.signer["development_certificate"] is True
+    LetterFiles(deployment.settings).path(letter.id, "issued").unlink()  # the page no longer reads the file
+    assert public_view(letter, village, deployment.settings)["development_certificate"] is True
+    letter.signer = {**letter.signer, "development_certificate": False}  # as a BSrE-signed letter records it
+    view = public_view(letter, village, deployment.settings)
+    assert view["development_certificate"] is False and view["certificate_notice"] is None
