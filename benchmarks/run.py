@@ -16,11 +16,11 @@ from datetime import date
 from pathlib import Path
 
 from shared.config import Settings
-from shared.letters.catalog import load_catalog
-from shared.letters.compose import build_document, default_signer
-from shared.letters.intake import example_request, validate_request
-from shared.letters.rendering import render_letter_pdf
-from shared.letters.signing import ensure_village_key, load_signer, sign_pdf
+from shared.letters.documents.compose import build_document, default_signer
+from shared.letters.documents.rendering import render_letter_pdf
+from shared.letters.intake.catalog import load_catalog
+from shared.letters.intake.validation import example_request, validate_request
+from shared.letters.signing.signatures import ensure_village_key, load_signer, sign_pdf
 from shared.villages import demo_village
 
 

@@ -14,7 +14,7 @@ import click
 from shared.config import get_settings
 from shared.db import session_scope, upgrade_schema
 from shared.errors import DomainError, ProfileError, TemplateError
-from shared.letters.catalog import load_catalog
+from shared.letters.intake.catalog import load_catalog
 from shared.models import Role
 
 
@@ -44,7 +44,7 @@ def main() -> None:
 def initialise() -> None:
     """Check the letter templates, bring the schema up to date, create the demo village and keys."""
     from shared import accounts
-    from shared.letters.setup import ensure_village_keys
+    from shared.letters.signing.provisioning import ensure_village_keys
 
     settings = get_settings()
     refuse_unsafe_production()
@@ -83,7 +83,7 @@ def villages() -> None:
 def villages_create(code: str, name: str, district: str, regency: str, province: str) -> None:
     """Add a village (and its development signing key)."""
     from shared import accounts
-    from shared.letters.setup import ensure_village_keys
+    from shared.letters.signing.provisioning import ensure_village_keys
 
     settings = get_settings()
     with session_scope(settings) as session:
@@ -100,7 +100,7 @@ def villages_create(code: str, name: str, district: str, regency: str, province:
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def villages_load(path: Path) -> None:
     """Create or update a village from its profile file (TOML; see templates/villages/cijengkol.toml)."""
-    from shared.letters.setup import ensure_village_keys
+    from shared.letters.signing.provisioning import ensure_village_keys
     from shared.villages import load_village_file, save_village
 
     settings = get_settings()
@@ -166,7 +166,7 @@ def clients_revoke(name: str) -> None:
 @click.argument("directory", default="samples", type=click.Path(file_okay=False, path_type=Path))
 def samples(directory: Path) -> None:
     """Write every letter type's example as a signed PDF into DIRECTORY, one file per type code."""
-    from shared.letters.samples import write_samples
+    from shared.letters.documents.samples import write_samples
 
     for path in write_samples(directory, get_settings()):
         click.echo(str(path))
@@ -199,7 +199,7 @@ def worker(concurrency: int) -> None:
 @click.option("--once", is_flag=True, help="One pass, then exit (e.g. from cron).")
 def sweeper(once: bool) -> None:
     """Run the sweeper: send again the task of letters left waiting, fail exhausted ones, purge old keys."""
-    from shared.letters.sweeper import run_sweeper, sweep
+    from shared.letters.workflow.sweeper import run_sweeper, sweep
     from shared.logs import configure_logging
     from shared.queue import TaskQueue
 
@@ -213,7 +213,7 @@ def sweeper(once: bool) -> None:
     stopping: list[bool] = []
     signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
     signal.signal(signal.SIGINT, lambda *_: stopping.append(True))
-    run_sweeper(settings, stopping=lambda: bool(stopping))
+    run_sweeper(settings, TaskQueue(settings), stopping=lambda: bool(stopping))
 
 
 @main.group()
@@ -224,7 +224,7 @@ def audit() -> None:
 @audit.command("verify")
 def audit_verify() -> None:
     """Check every letter's event chain; name each broken one and its first bad event (exit 1)."""
-    from shared.letters.events import audit_chains
+    from shared.letters.workflow.events import audit_chains
 
     with session_scope(get_settings()) as session:
         checked, broken = audit_chains(session)
@@ -295,7 +295,7 @@ def dev(host: str, port: int) -> None:
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
 def verify(path: str) -> None:
     """Check a letter PDF: SAH (exit 0), DICABUT (exit 1), or unknown / invalid (exit 2)."""
-    from shared.letters.verification import verify_file
+    from shared.letters.signing.verification import verify_file
 
     settings = get_settings()
     with open(path, "rb") as letter_file, session_scope(settings) as session:

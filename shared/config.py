@@ -39,7 +39,7 @@ class Settings(BaseSettings):
     task_time_limit: int = 90
     # Seconds the API waits for the broker; then the letter stays stored and the sweeper sends it later.
     enqueue_timeout: float = 1.0
-    # Reliability (see shared.letters.attempts and shared.letters.sweeper): a letter whose step keeps
+    # Reliability (see shared.letters.workflow.attempts and shared.letters.workflow.sweeper): a letter whose step keeps
     # failing is `failed` after this many attempts; the sweeper wakes every sweep_interval seconds, sends
     # again the task of letters idle in submitted/approved for sweep_stuck_after seconds (at most sweep_batch
     # per pass), and forgets Idempotency-Keys older than idempotency_key_hours.

@@ -11,7 +11,7 @@ from sqlmodel import select
 
 from shared.config import Settings, VillageKey
 from shared.db import session_scope
-from shared.letters.keys import load_signer
+from shared.letters.signing.keys import load_signer
 from shared.models import Village
 
 # Values that are someone's example, not a secret (compared without case).

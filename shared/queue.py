@@ -1,4 +1,4 @@
-"""The Celery configuration both sides share, and enqueuing from the API."""
+"""The Celery configuration both sides share, and how a workflow step becomes a task message."""
 
 from __future__ import annotations
 
@@ -14,15 +14,17 @@ from kombu.transport.sqlalchemy import Transport as SQLAlchemyTransport
 
 from shared.config import Settings
 from shared.db import DATABASE_UNAVAILABLE
+from shared.letters.workflow.states import Step
 
 log = logging.getLogger(__name__)
 
 RENDER_DRAFT = "suratdesa.render_draft"
 ISSUE_LETTER = "suratdesa.issue_letter"
+TASKS = {Step.DRAFT: RENDER_DRAFT, Step.ISSUE: ISSUE_LETTER}
 
 # Errors that say the database or the broker is away for a while: a task raising one is retried with
 # exponential backoff and full jitter. Any other error is the letter's own and counts as an attempt on it
-# (shared.letters.attempts).
+# (shared.letters.workflow.attempts).
 TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
     *DATABASE_UNAVAILABLE, BrokerOperationalError, redis.exceptions.ConnectionError,
     redis.exceptions.TimeoutError, ConnectionError, TimeoutError,
@@ -113,12 +115,20 @@ def make_celery(settings: Settings, *, name: str = "suratdesa", producer: bool =
 
 
 class TaskQueue:
-    """Sends task messages (ids only, never personal data); failure to send is reported, not raised."""
+    """Turns the workflow's step requests into task messages (ids only, never personal data).
+
+    A failure to send is reported, not raised: the letter is stored, and the sweeper asks again.
+    """
 
     def __init__(self, settings: Settings) -> None:
         self.app = make_celery(settings, name="suratdesa-producer", producer=True)
 
+    def request(self, step: Step, letter_id: uuid.UUID) -> bool:
+        """Send the task that runs step on the letter; False when the broker could not be reached."""
+        return self.enqueue(TASKS[step], letter_id)
+
     def enqueue(self, task_name: str, letter_id: uuid.UUID) -> bool:
+        """Send a task message by name; False when the broker could not be reached."""
         try:
             self.app.send_task(task_name, args=[str(letter_id)], retry=False)
         except Exception as exc:  # the broker is down or unreachable; the sweeper sends it later

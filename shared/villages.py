@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 from sqlmodel import Session, select
 
 from shared.errors import ProfileError
-from shared.letters.numbering import format_number
+from shared.letters.workflow.numbering import format_number
 from shared.models import Village
 from shared.tomlfiles import load_toml_model
 

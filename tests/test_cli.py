@@ -95,10 +95,10 @@ def test_audit_verify_names_the_letter_and_first_event_of_an_edited_history(tmp_
     from sqlalchemy import text
 
     from shared.accounts import create_client, find_village
-    from shared.letters import workflow
-    from shared.letters.catalog import load_catalog
-    from shared.letters.events import letter_events
-    from shared.letters.intake import example_request
+    from shared.letters.intake.catalog import load_catalog
+    from shared.letters.intake.validation import example_request
+    from shared.letters.workflow import lifecycle
+    from shared.letters.workflow.events import letter_events
     from shared.models import Role
 
     env = env_for(tmp_path)
@@ -107,9 +107,9 @@ def test_audit_verify_names_the_letter_and_first_event_of_an_edited_history(tmp_
     with session_scope(settings) as session:
         client, _ = create_client(session, name="pos-1", role=Role.POST, village=find_village(session, None))
         body = example_request(load_catalog(settings.templates_dir).types["sktm"])
-        intact, edited = (workflow.submit_letter(session=session, settings=settings, client=client, body=body)
+        intact, edited = (lifecycle.submit_letter(session=session, settings=settings, client=client, body=body)
                           for _ in range(2))
-        workflow.render_draft(session=session, settings=settings, letter_id=edited.id)
+        lifecycle.render_draft(session=session, settings=settings, letter_id=edited.id)
     assert "2 letters checked; every event chain is intact" in run_cli(env, "audit", "verify")
 
     with session_scope(settings) as session:

@@ -8,9 +8,9 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 from pydantic.json_schema import models_json_schema
 
 from services.api import shapes
-from shared.letters.catalog import Catalog
-from shared.letters.intake import example_request
-from shared.letters.schemas import ActionReason, Applicant
+from shared.letters.intake.catalog import Catalog
+from shared.letters.intake.schemas import ActionReason, Applicant
+from shared.letters.intake.validation import example_request
 
 REF = "#/components/schemas/{model}"
 PROBLEM = "application/problem+json"

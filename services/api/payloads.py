@@ -13,10 +13,10 @@ from werkzeug.datastructures import MultiDict
 from services.api.context import settings
 from services.api.shapes import LetterQuery
 from shared.errors import DomainError, FieldError, ValidationFailed
-from shared.letters.catalog import load_catalog
-from shared.letters.events import letter_events
-from shared.letters.issuing import verification_url
-from shared.letters.schemas import ActionReason, field_errors
+from shared.letters.intake.catalog import load_catalog
+from shared.letters.intake.schemas import ActionReason, field_errors
+from shared.letters.workflow.events import letter_events
+from shared.letters.workflow.issuing import verification_url
 from shared.models import Letter, as_utc
 
 ModelT = TypeVar("ModelT", bound=BaseModel)

@@ -8,8 +8,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared.letters.catalog import FieldSpec
-from shared.letters.schemas import Text
+from shared.letters.intake.catalog import FieldSpec
+from shared.letters.intake.schemas import Text
 from shared.models import LetterStatus
 
 

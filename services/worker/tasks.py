@@ -10,14 +10,14 @@ from celery import shared_task
 
 from shared.config import Settings, get_settings
 from shared.db import session_scope
-from shared.letters import attempts, issuing, workflow
+from shared.letters.workflow import attempts, issuing, lifecycle
 from shared.models import LetterStatus
 from shared.queue import ISSUE_LETTER, RENDER_DRAFT, RETRY_BACKOFF_MAX, TASK_MAX_RETRIES, TRANSIENT_ERRORS
 
 log = logging.getLogger(__name__)
 
 # The database or the broker away for a while: retry with exponential backoff and full jitter. A letter's
-# own errors are counted on the letter instead (shared.letters.attempts), up to letter_max_attempts.
+# own errors are counted on the letter instead (shared.letters.workflow.attempts), up to letter_max_attempts.
 RETRIES = {"autoretry_for": TRANSIENT_ERRORS, "retry_backoff": True, "retry_backoff_max": RETRY_BACKOFF_MAX,
            "retry_jitter": True, "max_retries": TASK_MAX_RETRIES}
 
@@ -37,7 +37,7 @@ def render_draft(self, letter_id: str) -> bool:  # type: ignore[no-untyped-def]
     """Render the draft PDF and move the letter to awaiting_approval."""
     settings = worker_settings()
     done = attempts.run_attempt(settings=settings, letter_id=uuid.UUID(letter_id), source=LetterStatus.SUBMITTED,
-                                step=workflow.render_draft)
+                                step=lifecycle.render_draft, transient=TRANSIENT_ERRORS)
     log.info("render_draft %s: %s", letter_id, _outcome(done, "rendered"))
     _issue_if_approved_automatically(settings, letter_id)
     return done
@@ -46,7 +46,7 @@ def render_draft(self, letter_id: str) -> bool:  # type: ignore[no-untyped-def]
 def _issue_if_approved_automatically(settings: Settings, letter_id: str) -> None:
     """Where the village switched approval off for the type: approve now, then enqueue the issue."""
     with session_scope(settings) as session:
-        approved = workflow.approve_automatically(session=session, settings=settings,
+        approved = lifecycle.approve_automatically(session=session, settings=settings,
                                                   letter_id=uuid.UUID(letter_id))
     if approved:  # committed above, so the issuing task finds the letter approved
         log.info("render_draft %s: approved automatically", letter_id)
@@ -58,6 +58,6 @@ def issue_letter(self, letter_id: str) -> bool:  # type: ignore[no-untyped-def]
     """Number, render, sign and store the approved letter."""
     settings = worker_settings()
     done = attempts.run_attempt(settings=settings, letter_id=uuid.UUID(letter_id), source=LetterStatus.APPROVED,
-                                step=issuing.issue_letter)
+                                step=issuing.issue_letter, transient=TRANSIENT_ERRORS)
     log.info("issue_letter %s: %s", letter_id, _outcome(done, "issued"))
     return bool(done)

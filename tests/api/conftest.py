@@ -14,8 +14,8 @@ from services.api import create_app
 from shared.accounts import create_client, ensure_demo_village
 from shared.config import Settings
 from shared.db import get_engine, session_scope, upgrade_schema
-from shared.letters.catalog import load_catalog
-from shared.letters.intake import example_request
+from shared.letters.intake.catalog import load_catalog
+from shared.letters.intake.validation import example_request
 from shared.models import Role
 
 

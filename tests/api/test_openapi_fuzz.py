@@ -19,7 +19,7 @@ from services.api.openapi import openapi_document
 from shared.accounts import create_client, ensure_demo_village
 from shared.config import Settings
 from shared.db import get_engine, session_scope, upgrade_schema
-from shared.letters.catalog import load_catalog
+from shared.letters.intake.catalog import load_catalog
 from shared.models import Role
 
 # No server error, every status and answer as declared, no route that ignores its token, and everything the

@@ -9,7 +9,7 @@ from pathlib import Path
 from services.api import create_app
 from shared.config import Settings
 from shared.db import session_scope
-from shared.letters.attempts import fail_letter
+from shared.letters.workflow.attempts import fail_letter
 from shared.models import LetterStatus
 from tests.api.conftest import Api
 from tests.conftest import free_port

@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 
 from shared.accounts import create_client, create_village
 from shared.db import session_scope
-from shared.letters import issuing, workflow
-from shared.letters.setup import ensure_village_keys
+from shared.letters.signing.provisioning import ensure_village_keys
+from shared.letters.workflow import issuing, lifecycle
 from shared.models import Letter, Role
 from tests.api.conftest import Api
 
@@ -31,7 +31,7 @@ class World:
     def draft(self, letter_id: str) -> None:
         """What the worker's render_draft task does."""
         with session_scope(self.api.settings) as session:
-            assert workflow.render_draft(session=session, settings=self.api.settings, letter_id=uuid.UUID(letter_id))
+            assert lifecycle.render_draft(session=session, settings=self.api.settings, letter_id=uuid.UUID(letter_id))
 
     def issue(self, letter_id: str) -> str:
         """Draft, approve as the official, then what the worker's issue_letter task does; the QR token."""

@@ -14,8 +14,8 @@ from sqlmodel import SQLModel
 from shared.accounts import create_client, create_village, ensure_demo_village
 from shared.config import Settings
 from shared.db import get_engine, session_scope, upgrade_schema
-from shared.letters.events import chain_problem, letter_events, record_event
-from shared.letters.numbering import format_number, next_sequence
+from shared.letters.workflow.events import chain_problem, letter_events, record_event
+from shared.letters.workflow.numbering import format_number, next_sequence
 from shared.models import Letter, LetterEvent, Role
 
 
@@ -116,7 +116,7 @@ def test_event_chain_detects_an_edited_history(db_settings: Settings) -> None:
 
 
 def test_audit_finds_the_newest_events_deleted(db_settings: Settings) -> None:
-    from shared.letters.events import audit_chains
+    from shared.letters.workflow.events import audit_chains
 
     with session_scope(db_settings) as session:
         letter = letter_with_history(session, "Ds.Au", ("submitted", "draft_rendered", "approved", "issued"),

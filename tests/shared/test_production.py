@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import NameOID
 
 from shared.config import Settings
-from shared.letters.keys import ensure_village_key
+from shared.letters.signing.keys import ensure_village_key
 from shared.production import production_problems
 from tests.conftest import ROOT, free_port
 
@@ -130,10 +130,10 @@ def test_production_neither_creates_nor_trusts_the_development_ca(tmp_path: Path
 
     from shared.accounts import ensure_demo_village
     from shared.db import get_engine, session_scope, upgrade_schema
-    from shared.letters.keys import load_signer
-    from shared.letters.setup import ensure_village_keys
-    from shared.letters.signing import sign_pdf
-    from shared.letters.verification import check_signature
+    from shared.letters.signing.keys import load_signer
+    from shared.letters.signing.provisioning import ensure_village_keys
+    from shared.letters.signing.signatures import sign_pdf
+    from shared.letters.signing.verification import check_signature
 
     development = Settings(suratdesa_home=tmp_path)
     production = Settings(suratdesa_home=tmp_path, suratdesa_env="production", **READY)

@@ -14,7 +14,7 @@ from sqlmodel import select
 from shared.config import Settings
 from shared.db import get_engine, session_scope
 from shared.errors import ProfileError
-from shared.letters.catalog import load_catalog
+from shared.letters.intake.catalog import load_catalog
 from shared.models import Village
 from shared.villages import DEMO_PROFILE, approval_required, demo_village, load_village_file
 from tests.conftest import ROOT, run_cli

@@ -8,7 +8,7 @@ import tempfile
 from pathlib import Path
 
 from shared.config import Settings
-from shared.letters.wording import format_indonesian_date
+from shared.letters.documents.wording import format_indonesian_date
 from shared.villages import DEMO_PROFILE
 from tests.conftest import Stack, run_cli
 from tests.pdftools import pdf_text

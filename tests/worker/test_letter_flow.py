@@ -6,7 +6,7 @@ import re
 import time
 
 from shared.config import Settings
-from shared.letters.signing import trust_roots, validate_signed_pdf
+from shared.letters.signing.signatures import trust_roots, validate_signed_pdf
 from shared.queue import ISSUE_LETTER, RENDER_DRAFT, TaskQueue
 from tests.conftest import Stack
 from tests.pdftools import pdf_text, pdf_text_flat, pdfsig, qr_codes

@@ -6,8 +6,8 @@ from flask import Blueprint, jsonify
 
 from services.api.auth import current_client
 from services.api.context import settings
-from shared.letters.catalog import load_catalog
-from shared.letters.intake import example_request
+from shared.letters.intake.catalog import load_catalog
+from shared.letters.intake.validation import example_request
 
 bp = Blueprint("letter_types", __name__, url_prefix="/api/v1")
 

@@ -13,11 +13,10 @@ from services.api.auth import current_client, require_official
 from services.api.context import db_session, settings, task_queue
 from services.api.payloads import json_body, letter_json, query_filters, reason_from
 from shared.errors import NotFound, WrongStatus
-from shared.letters import workflow
-from shared.letters.attempts import PENDING_TASKS
-from shared.letters.idempotency import HEADER, parse_key, submit_once
+from shared.letters.workflow import lifecycle
+from shared.letters.workflow.idempotency import HEADER, parse_key, submit_once
+from shared.letters.workflow.states import NEXT_STEP, Step
 from shared.models import LetterStatus
-from shared.queue import ISSUE_LETTER, RENDER_DRAFT
 from shared.storage import LetterFiles
 
 log = logging.getLogger(__name__)
@@ -39,7 +38,7 @@ def submit():  # type: ignore[no-untyped-def]
                          respond=lambda letter: letter_json(db_session(), letter))
     if not answer.replayed:
         log.info("letter %s submitted by client %s", answer.letter_id, client.id)
-        task_queue().enqueue(RENDER_DRAFT, answer.letter_id)  # on failure the sweeper sends it later
+        task_queue().request(Step.DRAFT, answer.letter_id)  # on failure the sweeper sends it later
     response = jsonify(answer.body)
     response.status_code = answer.status
     response.headers["Location"] = url_for("letters.show", letter_id=answer.letter_id)
@@ -52,7 +51,7 @@ def submit():  # type: ignore[no-untyped-def]
 def index():  # type: ignore[no-untyped-def]
     """The letters the caller may see, newest first, with a cursor for the next page."""
     filters = query_filters(request.args)
-    letters, next_cursor = workflow.list_letters(session=db_session(), client=current_client(), **filters)
+    letters, next_cursor = lifecycle.list_letters(session=db_session(), client=current_client(), **filters)
     return jsonify(items=[letter_json(db_session(), letter, with_events=False) for letter in letters],
                    next_cursor=next_cursor)
 
@@ -60,7 +59,7 @@ def index():  # type: ignore[no-untyped-def]
 @bp.get("/<uuid:letter_id>")
 def show(letter_id: uuid.UUID):  # type: ignore[no-untyped-def]
     """One letter with its events."""
-    letter = workflow.visible_letter(db_session(), current_client(), letter_id)
+    letter = lifecycle.visible_letter(db_session(), current_client(), letter_id)
     return jsonify(letter_json(db_session(), letter))
 
 
@@ -76,7 +75,7 @@ def _pdf_response(letter_id: uuid.UUID, kind: str, filename: str) -> Response:
 @bp.get("/<uuid:letter_id>/draft.pdf")
 def draft_pdf(letter_id: uuid.UUID):  # type: ignore[no-untyped-def]
     """The draft PDF once the worker has rendered it (409 before)."""
-    letter = workflow.visible_letter(db_session(), current_client(), letter_id)
+    letter = lifecycle.visible_letter(db_session(), current_client(), letter_id)
     if letter.status == LetterStatus.SUBMITTED:
         raise WrongStatus("Konsep surat belum selesai dibuat; coba lagi sebentar lagi.")
     return _pdf_response(letter.id, "draft", f"konsep-{letter.type}-{letter.id.hex[:8]}.pdf")
@@ -85,7 +84,7 @@ def draft_pdf(letter_id: uuid.UUID):  # type: ignore[no-untyped-def]
 @bp.get("/<uuid:letter_id>/pdf")
 def issued_pdf(letter_id: uuid.UUID):  # type: ignore[no-untyped-def]
     """The signed PDF, named after the letter number (never the NIK); 409 before it is issued."""
-    letter = workflow.visible_letter(db_session(), current_client(), letter_id)
+    letter = lifecycle.visible_letter(db_session(), current_client(), letter_id)
     if letter.number is None:
         raise WrongStatus("Surat belum diterbitkan; PDF bertanda tangan belum tersedia.")
     filename = "surat-" + re.sub(r"[^A-Za-z0-9.]+", "-", letter.number).strip("-") + ".pdf"
@@ -101,17 +100,17 @@ def _act(action: Any, letter_id: uuid.UUID, **kwargs: Any) -> Response:
 @bp.post("/<uuid:letter_id>/approve")
 def approve(letter_id: uuid.UUID):  # type: ignore[no-untyped-def]
     """An official approves; the worker then issues the letter."""
-    response = _act(workflow.approve_letter, letter_id)
-    task_queue().enqueue(ISSUE_LETTER, letter_id)
+    response = _act(lifecycle.approve_letter, letter_id)
+    task_queue().request(Step.ISSUE, letter_id)
     return response
 
 
 @bp.post("/<uuid:letter_id>/retry")
 def retry(letter_id: uuid.UUID):  # type: ignore[no-untyped-def]
     """An official sends a failed letter back to the status it failed from, and its task runs again."""
-    letter = workflow.retry_letter(session=db_session(), letter_id=letter_id, actor=require_official())
+    letter = lifecycle.retry_letter(session=db_session(), letter_id=letter_id, actor=require_official())
     log.info("letter %s retried from %s", letter.id, letter.status)
-    task_queue().enqueue(PENDING_TASKS[LetterStatus(letter.status)], letter.id)
+    task_queue().request(NEXT_STEP[LetterStatus(letter.status)], letter.id)
     return jsonify(letter_json(db_session(), letter))
 
 
@@ -119,11 +118,11 @@ def retry(letter_id: uuid.UUID):  # type: ignore[no-untyped-def]
 def reject(letter_id: uuid.UUID):  # type: ignore[no-untyped-def]
     """An official rejects a draft with a reason."""
     require_official()  # a hamlet post gets 403 whatever its body says
-    return _act(workflow.reject_letter, letter_id, reason=reason_from(json_body()))
+    return _act(lifecycle.reject_letter, letter_id, reason=reason_from(json_body()))
 
 
 @bp.post("/<uuid:letter_id>/revoke")
 def revoke(letter_id: uuid.UUID):  # type: ignore[no-untyped-def]
     """An official revokes an issued letter with a reason."""
     require_official()
-    return _act(workflow.revoke_letter, letter_id, reason=reason_from(json_body()))
+    return _act(lifecycle.revoke_letter, letter_id, reason=reason_from(json_body()))

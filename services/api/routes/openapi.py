@@ -7,7 +7,7 @@ from flask import Blueprint, current_app, jsonify
 from services.api.auth import current_client
 from services.api.context import settings
 from services.api.openapi import openapi_document
-from shared.letters.catalog import load_catalog
+from shared.letters.intake.catalog import load_catalog
 
 bp = Blueprint("openapi", __name__, url_prefix="/api/v1")
 

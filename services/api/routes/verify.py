@@ -10,7 +10,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from services.api.context import db_session, settings
 from services.api.problems import problem
 from shared.errors import DomainError
-from shared.letters.verification import check_upload, find_by_token, public_view
+from shared.letters.signing.verification import check_upload, find_by_token, public_view
 from shared.models import Letter, Village
 
 log = logging.getLogger(__name__)

@@ -1,0 +1,1 @@
+"""What a letter says and how it looks: composition, rendering (ReportLab), QR code, wording."""

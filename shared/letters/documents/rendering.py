@@ -1,0 +1,294 @@
+"""Lay out a LetterDocument as PDF bytes: kop surat, title, data tables, statement, signer and QR code."""
+
+from __future__ import annotations
+
+import io
+import math
+import re
+from datetime import date
+from importlib import resources
+from typing import Any
+from xml.sax.saxutils import escape
+
+from reportlab.lib import colors
+from reportlab.lib.enums import TA_CENTER, TA_JUSTIFY, TA_LEFT
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.styles import ParagraphStyle
+from reportlab.lib.units import mm
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.ttfonts import TTFont
+from reportlab.pdfgen.canvas import Canvas
+from reportlab.platypus import (
+    Flowable,
+    Image,
+    KeepTogether,
+    Paragraph,
+    SimpleDocTemplate,
+    Spacer,
+    Table,
+    TableStyle,
+)
+
+from shared.letters.documents.document import LetterDocument, Letterhead, PeopleTable, Section, SignerBlock
+from shared.letters.documents.qr import QrCode
+from shared.letters.documents.wording import format_indonesian_date
+
+__all__ = ["PAPER_SIZES", "format_indonesian_date", "render_letter_pdf"]
+
+PAPER_SIZES = {"F4": (215 * mm, 330 * mm), "A4": A4}
+MARGIN_X, MARGIN_Y = 25 * mm, 15 * mm
+LOGO_SIZE, LOGO_COLUMN = 22 * mm, 26 * mm
+LABEL_INDENT, COLON_WIDTH = 8 * mm, 4 * mm
+LABEL_WIDTHS = (40 * mm, 62 * mm)  # the label column fits the longest label, within these bounds
+QR_SIZE, QR_COLUMN, SIGNER_COLUMN = 30 * mm, 42 * mm, 78 * mm
+SIGNATURE_SPACE = 20 * mm
+QR_CAPTION = "Pindai untuk memeriksa keaslian surat"
+WATERMARK = "KONSEP"
+
+
+def _register_fonts() -> tuple[str, str]:
+    """Register the serif TrueType pair once per process, so every letter embeds the same font."""
+    try:
+        files = resources.files("font_source_serif_pro") / "files"
+    except ModuleNotFoundError:  # the standard faces print Latin-1 only, but a letter still renders
+        return "Times-Roman", "Times-Bold"
+    pdfmetrics.registerFont(TTFont("SuratSerif", str(files / "SourceSerifPro-Regular.ttf")))
+    pdfmetrics.registerFont(TTFont("SuratSerif-Bold", str(files / "SourceSerifPro-Bold.ttf")))
+    # Paragraph's <b> looks the bold face up through the family
+    pdfmetrics.registerFontFamily("SuratSerif", normal="SuratSerif", bold="SuratSerif-Bold")
+    return "SuratSerif", "SuratSerif-Bold"
+
+
+FONT, FONT_BOLD = _register_fonts()
+
+
+def _style(name: str, size: float, *, bold: bool = False, align: int = TA_LEFT, **kw: Any) -> ParagraphStyle:
+    kw.setdefault("leading", size * 1.3)
+    kw.setdefault("bulletFontName", FONT)
+    return ParagraphStyle(name, fontName=FONT_BOLD if bold else FONT, fontSize=size, alignment=align, **kw)
+
+
+HEAD_LINE = _style("head", 13, bold=True, align=TA_CENTER)
+HEAD_MAIN = _style("head-main", 16, bold=True, align=TA_CENTER)
+ADDRESS = _style("address", 9.5, align=TA_CENTER)
+TITLE = _style("title", 13, bold=True, align=TA_CENTER, underlineWidth=0.8, underlineOffset=-2.5)
+NUMBER = _style("number", 11.5, align=TA_CENTER, spaceAfter=14)
+BODY = _style("body", 11.5, align=TA_JUSTIFY, spaceAfter=6, leading=15.5)
+CELL = _style("cell", 11.5)
+HEADING = _style("heading", 11.5, spaceAfter=3)  # a lead-in line such as "Dari seorang ibu:"
+TABLE_CELL = _style("table-cell", 10.5, leading=13)
+TABLE_HEAD = _style("table-head", 10.5, bold=True, align=TA_CENTER, leading=13)
+SIGNER = _style("signer", 11.5, align=TA_CENTER)
+CAPTION = _style("caption", 8, align=TA_CENTER)
+
+
+def render_letter_pdf(doc: LetterDocument) -> bytes:
+    """Lay out `doc` as a PDF; the same document always gives the same bytes."""
+    buffer = io.BytesIO()
+    template = SimpleDocTemplate(
+        buffer,
+        pagesize=_page_size(doc.paper),
+        leftMargin=MARGIN_X,
+        rightMargin=MARGIN_X,
+        topMargin=MARGIN_Y,
+        bottomMargin=MARGIN_Y,
+        title=doc.title,
+        creator="suratdesa",
+        author=" ".join(doc.letterhead.lines[-1:]),
+        invariant=True,
+        lang="id",
+        initialFontName=FONT,
+    )
+    pages = {"onFirstPage": _draw_watermark, "onLaterPages": _draw_watermark} if doc.is_draft else {}
+    template.build(_story(doc, template.width), canvasmaker=NumberedCanvas, **pages)
+    return buffer.getvalue()
+
+
+def _page_size(paper: str) -> tuple[float, float]:
+    try:
+        return PAPER_SIZES[paper.upper()]
+    except KeyError:
+        raise ValueError(f"unknown paper {paper!r}; expected one of {sorted(PAPER_SIZES)}") from None
+
+
+def _story(doc: LetterDocument, width: float) -> list[Flowable]:
+    label_width = _label_width(doc.sections)
+    return [
+        *_letterhead(doc.letterhead, width),
+        _text(doc.title.upper(), TITLE, markup="<u>{}</u>"),
+        _text(f"Nomor: {doc.number if doc.number is not None else '......'}", NUMBER),
+        _text(doc.opening, BODY),
+        *[flowable for section in doc.sections for flowable in _block(section, width, label_width)],
+        *[_text(paragraph, BODY) for paragraph in doc.statement],
+        _ending(doc, width),
+    ]
+
+
+def _label_width(sections: tuple[Section | PeopleTable, ...]) -> float:
+    # one width for every table of the letter, so all the colons stand in one column
+    labels = [label for s in sections if isinstance(s, Section) for label, _value in s.rows]
+    widest = max((pdfmetrics.stringWidth(label, FONT, CELL.fontSize) for label in labels), default=0)
+    return min(max(widest + 3 * mm, LABEL_WIDTHS[0]), LABEL_WIDTHS[1])
+
+
+def _block(block: Section | PeopleTable, width: float, label_width: float) -> list[Flowable]:
+    if isinstance(block, PeopleTable):
+        return _people_table(block, width)
+    return _section(block, width, label_width)
+
+
+def _text(text: str, style: ParagraphStyle, markup: str = "{}") -> Paragraph:
+    # Paragraph parses an XML-like markup: escaping makes every typed character print as itself
+    return Paragraph(markup.format(escape(text)), style)
+
+
+def _letterhead(head: Letterhead, width: float) -> list[Flowable]:
+    styles = [HEAD_LINE] * (len(head.lines) - 1) + [HEAD_MAIN]
+    lines = [_text(line.upper(), style) for line, style in zip(head.lines, styles, strict=False)]
+    source = io.BytesIO(head.logo) if head.logo else head.logo_path
+    logo = Image(source, LOGO_SIZE, LOGO_SIZE, kind="proportional") if source else ""
+    # an empty column the logo's width on the right keeps the text centred on the page
+    side = LOGO_COLUMN if source else 0
+    text = [*lines, _text(head.address, ADDRESS)]
+    table = Table([[logo, text, ""]], colWidths=[side, width - 2 * side, side])
+    table.setStyle(_grid_style(valign="MIDDLE"))
+    return [table, Spacer(1, 2 * mm), DoubleRule(width), Spacer(1, 4 * mm)]
+
+
+class DoubleRule(Flowable):
+    """The kop surat's rule: a thick line with a thin one under it."""
+
+    def __init__(self, width: float) -> None:
+        super().__init__()
+        self.width, self.height = width, 4
+
+    def draw(self) -> None:
+        self.canv.setLineWidth(2.2)
+        self.canv.line(0, 3.9, self.width, 3.9)
+        self.canv.setLineWidth(0.7)
+        self.canv.line(0, 0.35, self.width, 0.35)
+
+
+def _section(section: Section, width: float, label_width: float) -> list[Flowable]:
+    heading = [_text(section.heading, HEADING)] if section.heading else []
+    if not section.rows:
+        return heading
+    rows = [["", _text(label, CELL), _text(":", CELL), _text(value, CELL)] for label, value in section.rows]
+    value_width = width - LABEL_INDENT - label_width - COLON_WIDTH
+    table = Table(rows, colWidths=[LABEL_INDENT, label_width, COLON_WIDTH, value_width])
+    table.setStyle(_grid_style(valign="TOP", bottom_padding=1))
+    return [*heading, table, Spacer(1, 6)]
+
+
+def _people_table(block: PeopleTable, width: float) -> list[Flowable]:
+    heading = [_text(block.heading, HEADING)] if block.heading else []
+    head = [_text(title, TABLE_HEAD) for title in ("No.", *block.columns)]
+    body = [[_text(f"{i}.", TABLE_CELL), *[_text(v, TABLE_CELL) for v in row]] for i, row in enumerate(block.rows, 1)]
+    table = Table([head, *body], colWidths=_people_columns(block.columns, width - LABEL_INDENT), repeatRows=1,
+                  hAlign="RIGHT")
+    table.setStyle(TableStyle([("GRID", (0, 0), (-1, -1), 0.5, colors.black), ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                               ("TOPPADDING", (0, 0), (-1, -1), 2), ("BOTTOMPADDING", (0, 0), (-1, -1), 3),
+                               ("LEFTPADDING", (0, 0), (-1, -1), 3), ("RIGHTPADDING", (0, 0), (-1, -1), 3)]))
+    return [*heading, table, Spacer(1, 8)]
+
+
+# fixed widths for the columns whose content has a known length; the name takes what is left
+PEOPLE_COLUMN_WIDTHS = {"NIK": 36 * mm, "Tanggal Lahir": 32 * mm, "L/P": 10 * mm, "Hubungan": 28 * mm}
+
+
+def _people_columns(columns: tuple[str, ...], width: float) -> list[float]:
+    fixed = [10 * mm, *[PEOPLE_COLUMN_WIDTHS.get(c, 0) for c in columns]]
+    rest = width - sum(fixed)
+    return [w or rest for w in fixed]
+
+
+def _grid_style(*, valign: str, bottom_padding: float = 0) -> TableStyle:
+    return TableStyle(
+        [
+            ("VALIGN", (0, 0), (-1, -1), valign),
+            ("LEFTPADDING", (0, 0), (-1, -1), 0),
+            ("RIGHTPADDING", (0, 0), (-1, -1), 0),
+            ("TOPPADDING", (0, 0), (-1, -1), 0),
+            ("BOTTOMPADDING", (0, 0), (-1, -1), bottom_padding),
+        ]
+    )
+
+
+def _validity_line(until: date, document_name: str) -> Paragraph:
+    name = document_name[:1].upper() + document_name[1:]
+    return _text(f"{name} ini berlaku sampai dengan {format_indonesian_date(until)}.", BODY)
+
+
+def _ending(doc: LetterDocument, width: float) -> Flowable:
+    # the closing goes with the signature: a page must never hold a signer block alone
+    validity = [_validity_line(doc.validity_until, doc.document_name)] if doc.validity_until else []
+    return KeepTogether([*validity, _text(doc.closing, BODY), *_signature_band(doc, width)])
+
+
+def _signature_band(doc: LetterDocument, width: float) -> list[Flowable]:
+    # a draft is not yet valid, so it never carries a verification code
+    show_qr = doc.verification_url is not None and not doc.is_draft
+    qr = [QrCode(doc.verification_url or "", QR_SIZE), _text(QR_CAPTION, CAPTION)] if show_qr else ""
+    gap = width - QR_COLUMN - SIGNER_COLUMN
+    band = Table([[qr, "", _signer_lines(doc)]], colWidths=[QR_COLUMN, gap, SIGNER_COLUMN])
+    band.setStyle(_grid_style(valign="BOTTOM"))
+    band.setStyle(TableStyle([("ALIGN", (0, 0), (0, 0), "CENTER")]))
+    return [Spacer(1, 5 * mm), band]
+
+
+def _signer_lines(doc: LetterDocument) -> list[Flowable]:
+    signer = doc.signer
+    staff = [_text(_staff_number(signer), SIGNER)] if signer.staff_number else []
+    return [
+        _text(f"{doc.place}, {format_indonesian_date(doc.letter_date)}", SIGNER),
+        *[_text(line, SIGNER) for line in signer.on_behalf],
+        _text(signer.position, SIGNER),
+        Spacer(1, SIGNATURE_SPACE),
+        _text(signer.name, SIGNER, markup="<b><u>{}</u></b>"),
+        *staff,
+    ]
+
+
+def _staff_number(signer: SignerBlock) -> str:
+    # a bare number is a NIP; "NIPD. ..." or "NIP. ..." as typed is printed unchanged
+    number = signer.staff_number or ""
+    return f"NIP. {number}" if re.match(r"\d", number) else number
+
+
+def _draw_watermark(canvas: Canvas, template: SimpleDocTemplate) -> None:
+    # drawn when the page begins, so the letter's text lies on top of it
+    page_width, page_height = template.pagesize
+    size = 0.55 * math.hypot(page_width, page_height) / pdfmetrics.stringWidth(WATERMARK, FONT_BOLD, 1)
+    canvas.saveState()
+    canvas.setFillColor(colors.Color(0.86, 0.86, 0.86))
+    canvas.setFont(FONT_BOLD, size)
+    canvas.translate(page_width / 2, page_height / 2)
+    canvas.rotate(math.degrees(math.atan2(page_height, page_width)))
+    canvas.drawCentredString(0, -0.35 * size, WATERMARK)  # capitals' middle sits about 0.35 em up
+    canvas.restoreState()
+
+
+class NumberedCanvas(Canvas):
+    """Holds pages back until the end, so a footer can say "Halaman 1 dari 2"."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._page_states: list[dict[str, Any]] = []
+
+    def showPage(self) -> None:
+        self._page_states.append(dict(self.__dict__))
+        self._startPage()
+
+    def save(self) -> None:
+        """Write every held page, each with its footer when the letter has more than one."""
+        total = len(self._page_states)
+        for number, state in enumerate(self._page_states, start=1):
+            self.__dict__.update(state)
+            if total > 1:
+                self._draw_footer(number, total)
+            super().showPage()
+        super().save()
+
+    def _draw_footer(self, number: int, total: int) -> None:
+        self.setFont(FONT, 9)
+        self.drawCentredString(self._pagesize[0] / 2, MARGIN_Y / 2, f"Halaman {number} dari {total}")

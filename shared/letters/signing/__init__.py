@@ -1,0 +1,1 @@
+"""Keys, PAdES signatures, and what anyone holding a letter may verify."""

@@ -1,0 +1,1 @@
+"""The life of a letter: states, intake, attempts, numbering, issuing, events, the sweeper."""

@@ -1,0 +1,104 @@
+"""A worker's attempts at a letter's next step: counted in the database, bounded, and then `failed`.
+
+An attempt is counted (and committed) before the step runs, so one that never reports back, because its
+worker was killed or hit the hard time limit, counts too: a letter cannot loop through redeliveries for ever.
+Errors the caller names transient (database or broker away) propagate, for it to retry later; any other error is
+kept on the letter as `last_error`, and at `letter_max_attempts` the letter moves to `failed`.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from sqlmodel import Session, col, update
+
+from shared.config import Settings
+from shared.db import session_scope
+from shared.letters.workflow.events import record_event
+from shared.letters.workflow.states import Status, transition
+from shared.models import Letter, utcnow
+
+log = logging.getLogger(__name__)
+
+STOPPED_UNREPORTED = "proses berhenti sebelum selesai (batas waktu atau worker mati)"
+NIK_LIKE = re.compile(r"\b\d{16}\b")
+
+Step = Callable[..., Any]
+
+
+def describe_error(exc: BaseException) -> str:
+    """An error as kept on the letter: type and message, short, with anything NIK-shaped masked."""
+    return NIK_LIKE.sub("****************", f"{type(exc).__name__}: {exc}")[:500]
+
+
+def begin_attempt(session: Session, letter_id: uuid.UUID, source: Status) -> int | None:
+    """Count one attempt on a letter still in source and commit; its attempt number, or None."""
+    statement = (update(Letter).where(col(Letter.id) == letter_id, col(Letter.status) == source.value)
+                 .values(attempts=col(Letter.attempts) + 1, updated_at=utcnow()).returning(col(Letter.attempts)))
+    attempt = session.exec(statement).scalar_one_or_none()
+    session.commit()
+    return None if attempt is None else int(attempt)
+
+
+def fail_letter(session: Session, *, letter_id: uuid.UUID, source: Status, error: str, attempts: int) -> bool:
+    """Move a letter from source to `failed`, the error kept; False when it had moved on already."""
+    if not transition(session, letter_id, source=source, target=Status.FAILED, attempts=attempts,
+                      last_error=error):
+        session.rollback()
+        return False
+    record_event(session, letter_id=letter_id, type="failed", actor="worker",
+                 detail={"from": source.value, "error": error, "attempts": attempts})
+    session.commit()
+    log.warning("letter %s failed after %d attempts: %s", letter_id, attempts, error)
+    return True
+
+
+def record_error(session: Session, settings: Settings, *, letter_id: uuid.UUID, source: Status, error: str,
+                 attempt: int) -> None:
+    """Keep a failed attempt's error; the last allowed attempt moves the letter to `failed`."""
+    if attempt >= settings.letter_max_attempts:
+        fail_letter(session, letter_id=letter_id, source=source, error=error, attempts=attempt)
+        return
+    session.exec(update(Letter).where(col(Letter.id) == letter_id, col(Letter.status) == source.value)
+                 .values(last_error=error, updated_at=utcnow()))
+    session.commit()
+
+
+def _over_the_limit(session: Session, settings: Settings, letter_id: uuid.UUID, source: Status,
+                    attempt: int) -> bool:
+    # Only an attempt that never reported back leaves a letter at the limit without failing it.
+    if attempt <= settings.letter_max_attempts:
+        return False
+    letter = session.get(Letter, letter_id)
+    error = (letter.last_error if letter else None) or STOPPED_UNREPORTED
+    fail_letter(session, letter_id=letter_id, source=source, error=error, attempts=attempt - 1)
+    return True
+
+
+def run_attempt(*, settings: Settings, letter_id: uuid.UUID, source: Status, step: Step,
+                transient: tuple[type[BaseException], ...] = ()) -> Any:
+    """Count an attempt and run step(session=, settings=, letter_id=); transient errors propagate uncounted.
+
+    Returns the step's result, False when the letter is no longer in source, None when the attempt failed.
+    """
+    with session_scope(settings) as session:
+        attempt = begin_attempt(session, letter_id, source)
+        if attempt is None:
+            return False
+        if _over_the_limit(session, settings, letter_id, source, attempt):
+            return None
+    try:
+        with session_scope(settings) as session:
+            return step(session=session, settings=settings, letter_id=letter_id)
+    except transient:
+        raise
+    except Exception as exc:
+        log.exception("letter %s: attempt %d of %d failed", letter_id, attempt, settings.letter_max_attempts)
+        with session_scope(settings) as session:
+            record_error(session, settings, letter_id=letter_id, source=source, error=describe_error(exc),
+                         attempt=attempt)
+        return None

@@ -1,0 +1,82 @@
+"""Issuing an approved letter: number, final render with QR, PAdES signature, stored, one transaction."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import secrets
+import uuid
+
+from sqlmodel import Session
+
+from shared.config import Settings
+from shared.db import get_existing, saved_id
+from shared.letters.documents.compose import build_document, signer_for
+from shared.letters.documents.rendering import render_letter_pdf
+from shared.letters.intake.catalog import load_catalog
+from shared.letters.signing.signatures import DEFAULT_REASON, VillageSigner, load_signer, sign_pdf
+from shared.letters.workflow.events import record_event
+from shared.letters.workflow.numbering import ALL_TYPES, format_number, next_sequence
+from shared.letters.workflow.states import Status, transition
+from shared.models import Letter, Village, utcnow
+from shared.storage import LetterFiles
+
+log = logging.getLogger(__name__)
+
+
+def village_signer(settings: Settings, village: Village) -> VillageSigner:
+    """The village's production PKCS#12 key when configured, else its development key."""
+    key = settings.signing_keys.get(village.code)
+    if key is None:
+        return load_signer(settings.keys_dir, village_code=village.code)
+    return load_signer(settings.keys_dir, village_code=village.code, pkcs12_path=key.pkcs12,
+                       pkcs12_password=key.password.get_secret_value().encode())
+
+
+def verification_url(settings: Settings, token: str) -> str:
+    """The URL a letter's QR code encodes."""
+    return f"{settings.public_base_url.rstrip('/')}/v/{token}"
+
+
+def issue_letter(*, session: Session, settings: Settings, letter_id: uuid.UUID) -> bool:
+    """Number, render, sign and store an approved letter, then mark it issued. Safe to repeat.
+
+    The status change comes first: it locks the letter row (on PostgreSQL) or the database (SQLite), so a
+    duplicate task waits, then finds the letter issued and does nothing; it never takes a second number
+    or overwrites the stored PDF.
+    """
+    letter = session.get(Letter, letter_id)
+    if letter is None or letter.status != Status.APPROVED:
+        return False
+    if not transition(session, letter.id, source=Status.APPROVED, target=Status.ISSUED):
+        session.rollback()
+        return False
+    village = get_existing(session, Village, letter.village_id)
+    letter_type = load_catalog(settings.templates_dir).types[letter.type]
+    today, token, signer = settings.today(), secrets.token_urlsafe(32), signer_for(village, letter.type)
+    # "per_type" counts per classification code: types sharing one (domisili and pengantar, 470) would
+    # otherwise both take 470/001 and collide
+    scope = ALL_TYPES if village.profile.get("sequence") == "shared" else letter_type.classification
+    seq = next_sequence(session, village_id=saved_id(village), scope=scope, year=today.year)
+    number = format_number(village.profile.get("number_pattern") or settings.number_pattern,
+                           classification=letter_type.classification, seq=seq, village_code=village.code,
+                           on=today)
+    document = build_document(letter_type=letter_type, village=village, applicant=letter.applicant,
+                              fields=letter.fields, signer=signer, letter_date=today, number=number,
+                              verification_url=verification_url(settings, token))
+    key = village_signer(settings, village)
+    pdf = sign_pdf(render_letter_pdf(document), key,
+                   reason=f"{DEFAULT_REASON}: {letter_type.title} {number}", location=f"Desa {village.name}")
+    # kept with the signer, so the public page need not parse the stored PDF on every scan
+    signer = {**signer, "development_certificate": key.is_development}
+    digest = hashlib.sha256(pdf).hexdigest()
+    LetterFiles(settings).write(letter.id, "issued", pdf)
+    letter.number, letter.number_scope, letter.number_year, letter.number_seq = number, scope, today.year, seq
+    letter.verification_token, letter.signer, letter.pdf_sha256 = token, signer, digest
+    letter.issued_at = utcnow()
+    session.add(letter)
+    record_event(session, letter_id=letter.id, type="issued", actor="worker",
+                 detail={"number": number, "sha256": digest})
+    session.commit()
+    log.info("letter %s issued as number %s", letter.id, number)
+    return True

@@ -1,0 +1,177 @@
+"""The life of a letter: submit, draft, approve, reject, revoke. Every change is compare-and-set."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from shared.config import Settings
+from shared.db import get_existing, saved_id
+from shared.errors import FieldError, Forbidden, NotFound, ValidationFailed, WrongStatus
+from shared.letters.documents.compose import build_document, signer_for
+from shared.letters.documents.rendering import render_letter_pdf
+from shared.letters.intake.catalog import load_catalog
+from shared.letters.intake.validation import validate_request
+from shared.letters.workflow.events import letter_events, record_event
+from shared.letters.workflow.states import Status, actor_name, transition
+from shared.models import Client, Letter, Role, Village, utcnow
+from shared.storage import LetterFiles
+from shared.villages import approval_required
+
+
+def submit_letter(*, session: Session, settings: Settings, client: Client, body: Any) -> Letter:
+    """Check a request, store it as `submitted` with its first event, and commit."""
+    letter = add_letter(session=session, settings=settings, client=client, body=body)
+    session.commit()
+    return letter
+
+
+def add_letter(*, session: Session, settings: Settings, client: Client, body: Any) -> Letter:
+    """Check a request and add it as `submitted` with its first event; the caller commits."""
+    request = validate_request(body, load_catalog(settings.templates_dir), today=settings.today())
+    letter = Letter(village_id=client.village_id, client_id=saved_id(client), type=request.letter_type.code,
+                    status=Status.SUBMITTED.value, applicant=request.applicant, fields=request.fields)
+    session.add(letter)
+    session.flush()
+    record_event(session, letter_id=letter.id, type="submitted", actor=actor_name(client))
+    return letter
+
+
+def visible_letter(session: Session, client: Client, letter_id: uuid.UUID) -> Letter:
+    """The letter if client may see it: a post its own, an official its village's; else NotFound."""
+    letter = session.get(Letter, letter_id)
+    if letter is None or not _may_see(client, letter):
+        raise NotFound("surat tidak ditemukan")
+    return letter
+
+
+def _may_see(client: Client, letter: Letter) -> bool:
+    if client.role == Role.OFFICIAL:
+        return letter.village_id == client.village_id
+    return letter.client_id == client.id
+
+
+def _encode_cursor(letter: Letter) -> str:
+    raw = json.dumps([letter.created_at.isoformat(), letter.id.hex]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
+    try:
+        created, hex_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        return datetime.fromisoformat(created), uuid.UUID(hex=hex_id)
+    # A cursor comes from the client: any shape of JSON may be inside, nested arbitrarily deep.
+    except (ValueError, TypeError, AttributeError, RecursionError, binascii.Error) as exc:
+        raise ValidationFailed([FieldError("cursor", "kursor tidak valid")]) from exc
+
+
+def list_letters(*, session: Session, client: Client, status: str | None = None, type: str | None = None,
+                 cursor: str | None = None, limit: int = 20) -> tuple[list[Letter], str | None]:
+    """The letters client may see, newest first, a page at a time."""
+    query = select(Letter).where(Letter.village_id == client.village_id)
+    if client.role != Role.OFFICIAL:
+        query = query.where(Letter.client_id == client.id)
+    if status is not None:
+        query = query.where(Letter.status == status)
+    if type is not None:
+        query = query.where(Letter.type == type)
+    if cursor:
+        created, last_id = _decode_cursor(cursor)
+        query = query.where((col(Letter.created_at) < created)
+                            | ((col(Letter.created_at) == created) & (col(Letter.id) < last_id)))
+    query = query.order_by(col(Letter.created_at).desc(), col(Letter.id).desc()).limit(limit + 1)
+    letters = list(session.exec(query).all())
+    more = len(letters) > limit
+    return letters[:limit], (_encode_cursor(letters[limit - 1]) if more else None)
+
+
+def render_draft(*, session: Session, settings: Settings, letter_id: uuid.UUID) -> bool:
+    """Render and store the draft PDF, then move `submitted` -> `awaiting_approval`. Safe to repeat."""
+    letter = session.get(Letter, letter_id)
+    if letter is None or letter.status != Status.SUBMITTED:
+        return False
+    village = get_existing(session, Village, letter.village_id)
+    letter_type = load_catalog(settings.templates_dir).types[letter.type]
+    document = build_document(letter_type=letter_type, village=village, applicant=letter.applicant,
+                              fields=letter.fields, signer=signer_for(village, letter.type),
+                              letter_date=settings.today())
+    LetterFiles(settings).write(letter.id, "draft", render_letter_pdf(document))
+    if not transition(session, letter.id, source=Status.SUBMITTED, target=Status.AWAITING_APPROVAL):
+        session.rollback()
+        return False
+    record_event(session, letter_id=letter.id, type="draft_rendered", actor="worker")
+    session.commit()
+    return True
+
+
+def approve_automatically(*, session: Session, settings: Settings, letter_id: uuid.UUID) -> bool:
+    """Approve a rendered draft of a type the village issues without an official; True if it did."""
+    letter = session.get(Letter, letter_id)
+    if letter is None:
+        return False
+    village = get_existing(session, Village, letter.village_id)
+    letter_type = load_catalog(settings.templates_dir).types[letter.type]
+    if approval_required(village, letter.type, letter_type.approval):
+        return False
+    # the status test is the compare-and-set alone: the session may still hold the row as it was before
+    if not transition(session, letter.id, source=Status.AWAITING_APPROVAL, target=Status.APPROVED):
+        session.rollback()
+        return False
+    record_event(session, letter_id=letter.id, type="approved", actor="system", detail={"automatic": True})
+    session.commit()
+    return True
+
+
+def _official_transition(session: Session, *, letter_id: uuid.UUID, actor: Client, source: Status,
+                         target: Status, event: str, detail: dict[str, Any], **values: Any) -> Letter:
+    if actor.role != Role.OFFICIAL:
+        raise Forbidden("hanya petugas desa yang boleh melakukan tindakan ini")
+    letter = visible_letter(session, actor, letter_id)
+    if not transition(session, letter.id, source=source, target=target, **values):
+        session.rollback()
+        raise WrongStatus(f"surat berstatus '{letter.status}', tindakan ini hanya untuk status '{source}'")
+    record_event(session, letter_id=letter.id, type=event, actor=actor_name(actor), detail=detail)
+    session.commit()
+    session.refresh(letter)
+    return letter
+
+
+def approve_letter(*, session: Session, letter_id: uuid.UUID, actor: Client) -> Letter:
+    """An official approves a draft; the worker then numbers, signs and issues it."""
+    return _official_transition(session, letter_id=letter_id, actor=actor, source=Status.AWAITING_APPROVAL,
+                                target=Status.APPROVED, event="approved", detail={})
+
+
+def reject_letter(*, session: Session, letter_id: uuid.UUID, actor: Client, reason: str) -> Letter:
+    """An official turns a draft down, with the reason kept and shown."""
+    return _official_transition(session, letter_id=letter_id, actor=actor, source=Status.AWAITING_APPROVAL,
+                                target=Status.REJECTED, event="rejected", detail={"reason": reason},
+                                reason=reason)
+
+
+def revoke_letter(*, session: Session, letter_id: uuid.UUID, actor: Client, reason: str) -> Letter:
+    """An official withdraws an issued letter; its verification page then says DICABUT."""
+    return _official_transition(session, letter_id=letter_id, actor=actor, source=Status.ISSUED,
+                                target=Status.REVOKED, event="revoked", detail={"reason": reason},
+                                reason=reason, revoked_at=utcnow())
+
+
+def failed_from(session: Session, letter_id: uuid.UUID) -> Status:
+    """The status a failed letter was in when it failed, as its last `failed` event recorded."""
+    failed = [event for event in letter_events(session, letter_id) if event.type == "failed"]
+    return Status(failed[-1].detail["from"]) if failed else Status.SUBMITTED
+
+
+def retry_letter(*, session: Session, letter_id: uuid.UUID, actor: Client) -> Letter:
+    """An official sends a failed letter back to the status it failed from; the worker then tries again."""
+    if actor.role != Role.OFFICIAL:
+        raise Forbidden("hanya petugas desa yang boleh melakukan tindakan ini")
+    target = failed_from(session, visible_letter(session, actor, letter_id).id)
+    return _official_transition(session, letter_id=letter_id, actor=actor, source=Status.FAILED, target=target,
+                                event="retried", detail={"to": target.value})

@@ -1,0 +1,51 @@
+"""A letter's statuses, the compare-and-set that moves it between them, and the step a waiting letter needs.
+
+The workflow says which step a letter needs ("its draft", "its issue"); the edge (shared.queue) decides how a
+step becomes a message for a worker. Nothing here names a task.
+"""
+
+from __future__ import annotations
+
+import uuid
+from enum import StrEnum
+from typing import Any, Protocol
+
+from sqlmodel import Session, col, update
+
+from shared.models import Client, Letter, LetterStatus, utcnow
+
+Status = LetterStatus
+
+
+class Step(StrEnum):
+    """Work a worker does on a letter."""
+
+    DRAFT = "draft"  # render the draft PDF (and approve it where the village approves the type itself)
+    ISSUE = "issue"  # number, render, sign and store the letter
+
+
+# The step a letter waits for in each status; letters in other statuses wait for nobody but an official.
+NEXT_STEP = {Status.SUBMITTED: Step.DRAFT, Status.APPROVED: Step.ISSUE}
+
+
+class StepRequests(Protocol):
+    """Where the workflow asks for a step; True when the request was sent (it may be lost and sent again)."""
+
+    def request(self, step: Step, letter_id: uuid.UUID) -> bool: ...
+
+
+def actor_name(client: Client) -> str:
+    """How a client appears in the audit trail."""
+    return f"{client.role}:{client.name}"
+
+
+def transition(session: Session, letter_id: uuid.UUID, *, source: Status, target: Status,
+               **values: Any) -> bool:
+    """Move a letter from source to target only if it is still in source (one winner under races).
+
+    A new status starts with no attempts and no error, unless values say otherwise.
+    """
+    values = {"attempts": 0, "last_error": None, **values}
+    statement = (update(Letter).where(col(Letter.id) == letter_id, col(Letter.status) == source.value)
+                 .values(status=target.value, updated_at=utcnow(), **values))
+    return session.exec(statement).rowcount == 1

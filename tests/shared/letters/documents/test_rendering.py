@@ -1,0 +1,256 @@
+"""The letter PDF, read back the way a person or a scanner would: text, page size, QR code, fonts."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from dataclasses import replace
+from datetime import date
+from pathlib import Path
+
+import pytest
+import zxingcpp
+from PIL import Image
+
+from shared.letters.documents.document import LetterDocument, Letterhead, Section, SignerBlock
+from shared.letters.documents.rendering import format_indonesian_date, render_letter_pdf
+
+NUMBER = "401/012/Ds.Cjk/XI/2026"
+TOKEN = "Qm9uZ2thciBLYXR1bGlzYW4tRGVzYV9DaWplbmdrb2w"  # 43 characters, like a 32-byte urlsafe token
+VERIFICATION_URL = f"http://127.0.0.1:8000/v/{TOKEN}"
+LONG_STATEMENT = ("Orang tersebut benar warga Desa Cijengkol yang tergolong keluarga tidak mampu. " * 12,) * 4
+
+
+@pytest.fixture
+def sktm() -> LetterDocument:
+    """A draft Surat Keterangan Tidak Mampu from Desa Cijengkol, as an operator would prepare it."""
+    return LetterDocument(
+        letterhead=Letterhead(
+            lines=("Pemerintah Kabupaten Sukabumi", "Kecamatan Caringin", "Desa Cijengkol"),
+            address="Jl. Raya Cijengkol No. 12, Kecamatan Caringin, Kabupaten Sukabumi 43154",
+        ),
+        title="Surat Keterangan Tidak Mampu",
+        opening=(
+            "Yang bertanda tangan di bawah ini, Kepala Desa Cijengkol, Kecamatan Caringin, "
+            "Kabupaten Sukabumi, menerangkan dengan sebenarnya bahwa:"
+        ),
+        sections=(
+            Section(
+                rows=(
+                    ("Nama", "Siti Nur'aini"),
+                    ("NIK", "3202154107900003"),
+                    ("Tempat/Tanggal Lahir", "Sukabumi, 1 Juli 1990"),
+                    ("Jenis Kelamin", "Perempuan"),
+                    ("Agama", "Islam"),
+                    ("Pekerjaan", "Buruh Harian Lepas"),
+                    ("Status Perkawinan", "Kawin"),
+                    ("Kewarganegaraan", "Indonesia"),
+                    ("Alamat", "Kampung Cijengkol RT 002 RW 005, Desa Cijengkol, Kecamatan Caringin"),
+                    ("Keperluan", "Persyaratan beasiswa pendidikan anak"),
+                )
+            ),
+        ),
+        statement=(
+            "Orang tersebut di atas adalah benar warga Desa Cijengkol dan menurut keterangan Ketua RT/RW "
+            "setempat tergolong keluarga tidak mampu.",
+        ),
+        closing=(
+            "Demikian surat keterangan ini dibuat dengan sebenarnya untuk dapat dipergunakan "
+            "sebagaimana mestinya."
+        ),
+        place="Cijengkol",
+        letter_date=date(2026, 11, 27),
+        signer=SignerBlock(name="Hendra Saputra", position="Kepala Desa Cijengkol"),
+    )
+
+
+@pytest.fixture
+def final_sktm(sktm: LetterDocument) -> LetterDocument:
+    return replace(sktm, number=NUMBER, verification_url=VERIFICATION_URL)
+
+
+def write_pdf(doc: LetterDocument, tmp_path: Path, name: str = "letter.pdf") -> Path:
+    path = tmp_path / name
+    path.write_bytes(render_letter_pdf(doc))
+    return path
+
+
+def run(*command: str | Path) -> str:
+    return subprocess.run([str(part) for part in command], check=True, capture_output=True, text=True).stdout
+
+
+def layout_text(pdf: Path, page: int | None = None) -> str:
+    pages = ["-f", str(page), "-l", str(page)] if page else []
+    return run("pdftotext", "-layout", *pages, pdf, "-")
+
+
+def raw_text(pdf: Path, page: int | None = None) -> str:
+    # the diagonal watermark comes out one letter per line in reading order; joining lines restores it
+    pages = ["-f", str(page), "-l", str(page)] if page else []
+    return run("pdftotext", "-raw", *pages, pdf, "-").replace("\n", "")
+
+
+def decoded_qr_codes(pdf: Path, tmp_path: Path) -> list[str]:
+    run("pdftoppm", "-r", "150", "-png", "-singlefile", pdf, tmp_path / "page")
+    with Image.open(tmp_path / "page.png") as image:
+        return [barcode.text for barcode in zxingcpp.read_barcodes(image)]
+
+
+def image_count(pdf: Path) -> int:
+    listing = run("pdfimages", "-list", pdf).splitlines()
+    return len(listing) - 2  # two header lines
+
+
+def pdfinfo(pdf: Path) -> dict[str, str]:
+    pairs = (line.split(":", 1) for line in run("pdfinfo", pdf).splitlines() if ":" in line)
+    return {key.strip(): value.strip() for key, value in pairs}
+
+
+def page_size_mm(pdf: Path) -> tuple[float, float]:
+    width, height = re.findall(r"[\d.]+", pdfinfo(pdf)["Page size"])[:2]
+    return float(width) * 25.4 / 72, float(height) * 25.4 / 72
+
+
+def test_draft_shows_konsep_and_dotted_number_and_no_qr(sktm, tmp_path):
+    draft = replace(sktm, verification_url=VERIFICATION_URL)  # a url on a draft must still give no QR
+    pdf = write_pdf(draft, tmp_path)
+    text = layout_text(pdf)
+    assert "SURAT KETERANGAN TIDAK MAMPU" in text
+    assert "Siti Nur'aini" in text
+    assert "Nomor: ......" in text
+    assert "Cijengkol, 27 November 2026" in text
+    assert "KONSEP" in raw_text(pdf)
+    assert decoded_qr_codes(pdf, tmp_path) == []
+
+
+def test_final_shows_number_and_a_decodable_vector_qr(final_sktm, tmp_path):
+    pdf = write_pdf(final_sktm, tmp_path)
+    text = layout_text(pdf)
+    assert f"Nomor: {NUMBER}" in text
+    assert "KONSEP" not in raw_text(pdf)
+    assert "Pindai untuk memeriksa" in text and "keaslian surat" in text
+    assert decoded_qr_codes(pdf, tmp_path) == [VERIFICATION_URL]
+    assert image_count(pdf) == 0  # drawn as rectangles, not embedded as a picture
+
+
+def test_single_page_letter_has_no_page_footer(final_sktm, tmp_path):
+    pdf = write_pdf(final_sktm, tmp_path)
+    assert pdfinfo(pdf)["Pages"] == "1"
+    assert "Halaman" not in layout_text(pdf)
+
+
+def test_markup_in_user_text_is_printed_literally(final_sktm, tmp_path):
+    markup = "<b>bold</b> & <font size=40>x</font> &amp;"
+    person = Section(rows=(("Nama", f"Budi {markup}"), ("Keperluan", f"Melamar {markup}")))
+    doc = replace(final_sktm, sections=(person,), statement=(f"Pernyataan {markup}",))
+    text = layout_text(write_pdf(doc, tmp_path))
+    assert f"Budi {markup}" in text
+    assert f"Melamar {markup}" in text
+    assert f"Pernyataan {markup}" in text
+
+
+def test_non_ascii_and_apostrophe_names_print_correctly(final_sktm, tmp_path):
+    names = ("Ñoño Thérèse", "Nur'aini Siti-Rahmah", "Şükrü Łukasz")  # Ş and Ł are outside Latin-1
+    rows = tuple(("Nama", name) for name in names)
+    signer = replace(final_sktm.signer, name="Thérèse Nur'aini")
+    pdf = write_pdf(replace(final_sktm, sections=(Section(rows=rows),), signer=signer), tmp_path)
+    text = layout_text(pdf)
+    for name in (*names, "Thérèse Nur'aini"):
+        assert name in text
+    fonts = run("pdffonts", pdf)
+    assert re.search(r"SourceSerifPro-Regular\s+TrueType.*yes\s+yes\s+yes", fonts)
+    assert re.search(r"SourceSerifPro-Bold\s+TrueType.*yes\s+yes\s+yes", fonts)
+
+
+PAPERS = [(None, (215, 330)), ("F4", (215, 330)), ("A4", (210, 297))]
+
+
+@pytest.mark.parametrize(("paper", "expected_mm"), PAPERS)
+def test_paper_is_f4_by_default_and_a4_on_request(final_sktm, tmp_path, paper, expected_mm):
+    doc = final_sktm if paper is None else replace(final_sktm, paper=paper)
+    width, height = page_size_mm(write_pdf(doc, tmp_path))
+    assert width == pytest.approx(expected_mm[0], abs=0.2)
+    assert height == pytest.approx(expected_mm[1], abs=0.2)
+
+
+def test_unknown_paper_is_refused(final_sktm):
+    with pytest.raises(ValueError, match="Letter"):
+        render_letter_pdf(replace(final_sktm, paper="Letter"))
+
+
+def test_long_statement_flows_onto_numbered_pages(final_sktm, tmp_path):
+    pdf = write_pdf(replace(final_sktm, statement=LONG_STATEMENT), tmp_path)
+    assert pdfinfo(pdf)["Pages"] == "2"
+    first, last = layout_text(pdf, page=1), layout_text(pdf, page=2)
+    assert "Halaman 1 dari 2" in first
+    assert "Halaman 2 dari 2" in last
+    assert "Hendra Saputra" in last and "Cijengkol, 27 November 2026" in last
+    assert decoded_qr_codes(pdf, tmp_path) == []  # -singlefile renders page 1; the QR sits with the signer
+    run("pdftoppm", "-r", "150", "-png", "-f", "2", "-l", "2", "-singlefile", pdf, tmp_path / "last")
+    with Image.open(tmp_path / "last.png") as image:
+        assert [barcode.text for barcode in zxingcpp.read_barcodes(image)] == [VERIFICATION_URL]
+
+
+def test_draft_watermark_is_on_every_page(sktm, tmp_path):
+    pdf = write_pdf(replace(sktm, statement=LONG_STATEMENT), tmp_path)
+    assert pdfinfo(pdf)["Pages"] == "2"
+    assert "KONSEP" in raw_text(pdf, page=1)
+    assert "KONSEP" in raw_text(pdf, page=2)
+
+
+def test_validity_on_behalf_lines_and_staff_number_appear(final_sktm, tmp_path):
+    signer = SignerBlock(
+        name="Hendra Saputra",
+        position="Kasi Pelayanan",
+        staff_number="19800512 200901 1 004",
+        on_behalf=("a.n. Kepala Desa Cijengkol", "u.b. Sekretaris Desa"),
+    )
+    doc = replace(final_sktm, signer=signer, validity_until=date(2027, 2, 27))
+    text = layout_text(write_pdf(doc, tmp_path))
+    assert "Surat keterangan ini berlaku sampai dengan 27 Februari 2027." in text
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    signer_lines = ["a.n. Kepala Desa Cijengkol", "u.b. Sekretaris Desa", "Kasi Pelayanan", "Hendra Saputra"]
+    positions = [next(i for i, line in enumerate(lines) if line.endswith(wanted)) for wanted in signer_lines]
+    assert positions == sorted(positions)
+    assert "NIP. 19800512 200901 1 004" in text
+
+
+def test_staff_number_with_its_own_prefix_is_printed_as_typed(final_sktm, tmp_path):
+    doc = replace(final_sktm, signer=replace(final_sktm.signer, staff_number="NIPD. 3202.15.2019.007"))
+    text = layout_text(write_pdf(doc, tmp_path))
+    assert "NIPD. 3202.15.2019.007" in text
+    assert "NIP. NIPD" not in text
+
+
+def test_no_validity_line_without_validity_date(final_sktm, tmp_path):
+    assert "berlaku sampai dengan" not in layout_text(write_pdf(final_sktm, tmp_path))
+
+
+def test_data_table_colons_are_aligned(final_sktm, tmp_path):
+    text = layout_text(write_pdf(final_sktm, tmp_path))
+    labels = ("Nama", "NIK", "Tempat/Tanggal Lahir", "Status Perkawinan", "Keperluan")
+    rows = [line for line in text.splitlines() if line.strip().startswith(labels) and " : " in line]
+    assert len(rows) >= len(labels)
+    assert len({row.index(" : ") for row in rows}) == 1
+
+
+def test_logo_is_embedded_and_metadata_is_set(final_sktm, tmp_path):
+    logo = tmp_path / "logo.png"
+    Image.new("RGB", (120, 140), (20, 110, 50)).save(logo)
+    doc = replace(final_sktm, letterhead=replace(final_sktm.letterhead, logo_path=str(logo)))
+    pdf = write_pdf(doc, tmp_path)
+    assert image_count(pdf) == 1
+    info = pdfinfo(pdf)
+    assert info["Title"] == "Surat Keterangan Tidak Mampu"
+    assert info["Creator"] == "suratdesa"
+    assert decoded_qr_codes(pdf, tmp_path) == [VERIFICATION_URL]
+
+
+def test_same_document_renders_the_same_bytes(final_sktm):
+    assert render_letter_pdf(final_sktm) == render_letter_pdf(final_sktm)
+
+
+def test_dates_are_written_in_indonesian():
+    assert format_indonesian_date(date(2026, 11, 27)) == "27 November 2026"
+    assert format_indonesian_date(date(2027, 2, 7)) == "7 Februari 2027"
+    assert format_indonesian_date(date(2026, 8, 17)) == "17 Agustus 2026"
