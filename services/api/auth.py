@@ -6,8 +6,9 @@ from flask import g, request
 
 from services.api.context import db_session
 from shared.accounts import authenticate
-from shared.errors import Forbidden, Unauthorized
-from shared.models import Client, Role
+from shared.errors import Unauthorized
+from shared.letters.workflow import states
+from shared.models import Client
 
 
 def current_client() -> Client:
@@ -23,7 +24,4 @@ def current_client() -> Client:
 
 def require_official() -> Client:
     """The current client, who must be an official (403 for a hamlet post)."""
-    client = current_client()
-    if client.role != Role.OFFICIAL:
-        raise Forbidden("Hanya petugas desa yang boleh melakukan tindakan ini.")
-    return client
+    return states.require_official(current_client())

@@ -11,10 +11,11 @@ from services.api import shapes
 from shared.letters.intake.catalog import Catalog
 from shared.letters.intake.schemas import ActionReason, Applicant
 from shared.letters.intake.validation import example_request
+from shared.letters.workflow.views import LetterView
 
 REF = "#/components/schemas/{model}"
 PROBLEM = "application/problem+json"
-RESPONSE_MODELS = (shapes.Problem, shapes.ValidationProblem, shapes.LetterView, shapes.LetterPage,
+RESPONSE_MODELS = (shapes.Problem, shapes.ValidationProblem, LetterView, shapes.LetterPage,
                    shapes.LetterTypeView, shapes.PublicLetter, shapes.Health)
 
 

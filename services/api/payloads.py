@@ -17,7 +17,8 @@ from shared.letters.intake.catalog import load_catalog
 from shared.letters.intake.schemas import ActionReason, field_errors
 from shared.letters.workflow.events import letter_events
 from shared.letters.workflow.issuing import verification_url
-from shared.models import Letter, as_utc
+from shared.letters.workflow.views import letter_view
+from shared.models import Client, Letter
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
@@ -71,24 +72,14 @@ def query_filters(args: MultiDict[str, str]) -> dict[str, Any]:
     return query.model_dump()
 
 
-def _time(value: Any) -> str | None:
-    moment = as_utc(value)
-    return moment.isoformat() if moment else None
-
-
-def letter_json(session: Session, letter: Letter, *, with_events: bool = True) -> dict[str, Any]:
-    """A letter as the API shows it to a client allowed to see it."""
+def letter_json(session: Session, letter: Letter, *, viewer: Client, with_events: bool = True) -> dict[str, Any]:
+    """A letter as JSON for viewer, a client allowed to see it (shared.letters.workflow.views.LetterView)."""
     letter_type = load_catalog(settings().templates_dir).get(letter.type)
-    body: dict[str, Any] = {
-        "id": str(letter.id), "type": letter.type, "title": letter_type.title if letter_type else letter.type,
-        "status": letter.status, "number": letter.number, "verification_url": (
-            verification_url(settings(), letter.verification_token) if letter.verification_token else None),
-        "created_at": _time(letter.created_at), "updated_at": _time(letter.updated_at),
-        "issued_at": _time(letter.issued_at), "revoked_at": _time(letter.revoked_at),
-        "reason": letter.reason, "last_error": letter.last_error, "pdf_sha256": letter.pdf_sha256,
-        "applicant": letter.applicant, "fields": letter.fields,
-    }
-    if with_events:
-        body["events"] = [{"type": e.type, "at": _time(e.at), "actor": e.actor, **e.detail}
-                          for e in letter_events(session, letter.id)]
+    token = letter.verification_token
+    view = letter_view(letter, viewer=viewer, title=letter_type.title if letter_type else letter.type,
+                       verification_url=verification_url(settings(), token) if token else None,
+                       events=letter_events(session, letter.id) if with_events else [], with_events=with_events)
+    body = view.model_dump(mode="json")
+    if not with_events:
+        del body["events"]
     return body

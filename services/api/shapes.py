@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import uuid
-from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.letters.intake.catalog import FieldSpec
 from shared.letters.intake.schemas import Text
+from shared.letters.workflow.views import LetterView
 from shared.models import LetterStatus
 
 
@@ -47,37 +46,6 @@ class ValidationProblem(Problem):
     """A 422: every field at fault."""
 
     errors: list[FieldProblem]
-
-
-class LetterEventView(BaseModel):
-    """One change to a letter; an action's details (e.g. `reason`) sit beside type, at and actor."""
-
-    model_config = ConfigDict(extra="allow")
-
-    type: str
-    at: datetime
-    actor: str
-
-
-class LetterView(BaseModel):
-    """A letter as its hamlet post and its village's officials see it."""
-
-    id: uuid.UUID
-    type: str
-    title: str
-    status: LetterStatus
-    number: str | None
-    verification_url: str | None
-    created_at: datetime
-    updated_at: datetime
-    issued_at: datetime | None
-    revoked_at: datetime | None
-    reason: str | None
-    last_error: str | None
-    pdf_sha256: str | None
-    applicant: dict[str, Any]
-    fields: dict[str, Any]
-    events: list[LetterEventView] = Field(default_factory=list, description="absent in lists")
 
 
 class LetterPage(BaseModel):

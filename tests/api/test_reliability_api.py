@@ -10,6 +10,7 @@ from services.api import create_app
 from shared.config import Settings
 from shared.db import session_scope
 from shared.letters.workflow.attempts import fail_letter
+from shared.letters.workflow.lifecycle import render_draft
 from shared.models import LetterStatus
 from tests.api.conftest import Api
 from tests.conftest import free_port
@@ -74,6 +75,44 @@ def test_retry_is_for_officials_and_failed_letters_and_sends_the_letter_back(api
     assert [(e["type"], e["actor"]) for e in letter["events"][-2:]] == [("failed", "worker"),
                                                                         ("retried", "official:official")]
     assert letter["events"][-1]["to"] == "submitted" and letter["events"][-2]["from"] == "submitted"
+
+
+SERVER_ERROR = "OSError: [Errno 2] No such file or directory: '/srv/suratdesa/var/pdf/ab/logo.png'"
+
+
+def test_a_post_reads_why_its_letter_failed_in_indonesian_and_only_officials_see_the_error(api: Api) -> None:
+    letter_id = post(api, api.example(), None).get_json()["id"]
+    with session_scope(api.settings) as session:
+        assert fail_letter(session, letter_id=uuid.UUID(letter_id), source=LetterStatus.SUBMITTED,
+                           error=SERVER_ERROR, attempts=5)
+    seen_by_post = api.call("GET", f"/api/v1/letters/{letter_id}", "post_a").get_data(as_text=True)
+    listed_by_post = api.call("GET", "/api/v1/letters", "post_a").get_data(as_text=True)
+    for text in (seen_by_post, listed_by_post):
+        assert "/srv/suratdesa" not in text and "OSError" not in text and "Errno" not in text
+    letter = api.call("GET", f"/api/v1/letters/{letter_id}", "post_a").get_json()
+    assert letter["last_error"] is None
+    assert letter["failure"] == ("Konsep surat tidak dapat dibuat. Petugas desa sudah diberi tahu "
+                                 "dan akan memprosesnya ulang.")
+    assert letter["events"][-1] == {"type": "failed", "at": letter["events"][-1]["at"], "actor": "worker",
+                                    "from": "submitted", "attempts": 5}
+    official = api.call("GET", f"/api/v1/letters/{letter_id}", "official").get_json()
+    assert official["last_error"] == SERVER_ERROR and official["events"][-1]["error"] == SERVER_ERROR
+    assert official["failure"] == letter["failure"]
+
+
+def test_a_letter_failed_while_issuing_says_so_to_its_post(api: Api) -> None:
+    letter_id = post(api, api.example(), None).get_json()["id"]
+    with session_scope(api.settings) as session:
+        assert render_draft(session=session, settings=api.settings, letter_id=uuid.UUID(letter_id))
+    assert api.call("POST", f"/api/v1/letters/{letter_id}/approve", "official").status_code == 200
+    with session_scope(api.settings) as session:
+        assert fail_letter(session, letter_id=uuid.UUID(letter_id), source=LetterStatus.APPROVED,
+                           error=SERVER_ERROR, attempts=5)
+    letter = api.call("GET", f"/api/v1/letters/{letter_id}", "post_a").get_json()
+    assert letter["failure"] == ("Surat tidak dapat diterbitkan. Petugas desa sudah diberi tahu "
+                                 "dan akan memprosesnya ulang.")
+    pending = post(api, api.example(), None).get_json()
+    assert pending["failure"] is None and pending["last_error"] is None
 
 
 def test_a_database_that_is_down_is_a_503_with_retry_after_not_a_500(tmp_path: Path) -> None:

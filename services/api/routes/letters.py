@@ -35,7 +35,7 @@ def submit():  # type: ignore[no-untyped-def]
     client = current_client()
     key = parse_key(request.headers.get(HEADER))
     answer = submit_once(session=db_session(), settings=settings(), client=client, body=json_body(), key=key,
-                         respond=lambda letter: letter_json(db_session(), letter))
+                         respond=lambda letter: letter_json(db_session(), letter, viewer=client))
     if not answer.replayed:
         log.info("letter %s submitted by client %s", answer.letter_id, client.id)
         task_queue().request(Step.DRAFT, answer.letter_id)  # on failure the sweeper sends it later
@@ -50,17 +50,18 @@ def submit():  # type: ignore[no-untyped-def]
 @bp.get("")
 def index():  # type: ignore[no-untyped-def]
     """The letters the caller may see, newest first, with a cursor for the next page."""
-    filters = query_filters(request.args)
-    letters, next_cursor = lifecycle.list_letters(session=db_session(), client=current_client(), **filters)
-    return jsonify(items=[letter_json(db_session(), letter, with_events=False) for letter in letters],
+    filters, client = query_filters(request.args), current_client()
+    letters, next_cursor = lifecycle.list_letters(session=db_session(), client=client, **filters)
+    return jsonify(items=[letter_json(db_session(), letter, viewer=client, with_events=False) for letter in letters],
                    next_cursor=next_cursor)
 
 
 @bp.get("/<uuid:letter_id>")
 def show(letter_id: uuid.UUID):  # type: ignore[no-untyped-def]
     """One letter with its events."""
-    letter = lifecycle.visible_letter(db_session(), current_client(), letter_id)
-    return jsonify(letter_json(db_session(), letter))
+    client = current_client()
+    letter = lifecycle.visible_letter(db_session(), client, letter_id)
+    return jsonify(letter_json(db_session(), letter, viewer=client))
 
 
 def _pdf_response(letter_id: uuid.UUID, kind: str, filename: str) -> Response:
@@ -92,9 +93,10 @@ def issued_pdf(letter_id: uuid.UUID):  # type: ignore[no-untyped-def]
 
 
 def _act(action: Any, letter_id: uuid.UUID, **kwargs: Any) -> Response:
-    letter = action(session=db_session(), letter_id=letter_id, actor=require_official(), **kwargs)
+    official = require_official()
+    letter = action(session=db_session(), letter_id=letter_id, actor=official, **kwargs)
     log.info("letter %s is now %s", letter.id, letter.status)
-    return jsonify(letter_json(db_session(), letter))
+    return jsonify(letter_json(db_session(), letter, viewer=official))
 
 
 @bp.post("/<uuid:letter_id>/approve")
@@ -108,10 +110,11 @@ def approve(letter_id: uuid.UUID):  # type: ignore[no-untyped-def]
 @bp.post("/<uuid:letter_id>/retry")
 def retry(letter_id: uuid.UUID):  # type: ignore[no-untyped-def]
     """An official sends a failed letter back to the status it failed from, and its task runs again."""
-    letter = lifecycle.retry_letter(session=db_session(), letter_id=letter_id, actor=require_official())
+    official = require_official()
+    letter = lifecycle.retry_letter(session=db_session(), letter_id=letter_id, actor=official)
     log.info("letter %s retried from %s", letter.id, letter.status)
     task_queue().request(NEXT_STEP[LetterStatus(letter.status)], letter.id)
-    return jsonify(letter_json(db_session(), letter))
+    return jsonify(letter_json(db_session(), letter, viewer=official))
 
 
 @bp.post("/<uuid:letter_id>/reject")

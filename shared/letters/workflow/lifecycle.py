@@ -13,14 +13,21 @@ from sqlmodel import Session, col, select
 
 from shared.config import Settings
 from shared.db import get_existing, saved_id
-from shared.errors import FieldError, Forbidden, NotFound, ValidationFailed, WrongStatus
+from shared.errors import FieldError, NotFound, ValidationFailed, WrongStatus
 from shared.letters.documents.compose import build_document, signer_for
 from shared.letters.documents.rendering import render_letter_pdf
 from shared.letters.intake.catalog import load_catalog
 from shared.letters.intake.validation import validate_request
 from shared.letters.workflow.events import letter_events, record_event
-from shared.letters.workflow.states import Status, actor_name, transition
-from shared.models import Client, Letter, Role, Village, utcnow
+from shared.letters.workflow.states import (
+    Status,
+    actor_name,
+    failed_from,
+    is_official,
+    require_official,
+    transition,
+)
+from shared.models import Client, Letter, Village, utcnow
 from shared.storage import LetterFiles
 from shared.villages import approval_required
 
@@ -52,7 +59,7 @@ def visible_letter(session: Session, client: Client, letter_id: uuid.UUID) -> Le
 
 
 def _may_see(client: Client, letter: Letter) -> bool:
-    if client.role == Role.OFFICIAL:
+    if is_official(client):
         return letter.village_id == client.village_id
     return letter.client_id == client.id
 
@@ -75,7 +82,7 @@ def list_letters(*, session: Session, client: Client, status: str | None = None,
                  cursor: str | None = None, limit: int = 20) -> tuple[list[Letter], str | None]:
     """The letters client may see, newest first, a page at a time."""
     query = select(Letter).where(Letter.village_id == client.village_id)
-    if client.role != Role.OFFICIAL:
+    if not is_official(client):
         query = query.where(Letter.client_id == client.id)
     if status is not None:
         query = query.where(Letter.status == status)
@@ -130,8 +137,7 @@ def approve_automatically(*, session: Session, settings: Settings, letter_id: uu
 
 def _official_transition(session: Session, *, letter_id: uuid.UUID, actor: Client, source: Status,
                          target: Status, event: str, detail: dict[str, Any], **values: Any) -> Letter:
-    if actor.role != Role.OFFICIAL:
-        raise Forbidden("hanya petugas desa yang boleh melakukan tindakan ini")
+    require_official(actor)
     letter = visible_letter(session, actor, letter_id)
     if not transition(session, letter.id, source=source, target=target, **values):
         session.rollback()
@@ -162,16 +168,9 @@ def revoke_letter(*, session: Session, letter_id: uuid.UUID, actor: Client, reas
                                 reason=reason, revoked_at=utcnow())
 
 
-def failed_from(session: Session, letter_id: uuid.UUID) -> Status:
-    """The status a failed letter was in when it failed, as its last `failed` event recorded."""
-    failed = [event for event in letter_events(session, letter_id) if event.type == "failed"]
-    return Status(failed[-1].detail["from"]) if failed else Status.SUBMITTED
-
-
 def retry_letter(*, session: Session, letter_id: uuid.UUID, actor: Client) -> Letter:
     """An official sends a failed letter back to the status it failed from; the worker then tries again."""
-    if actor.role != Role.OFFICIAL:
-        raise Forbidden("hanya petugas desa yang boleh melakukan tindakan ini")
-    target = failed_from(session, visible_letter(session, actor, letter_id).id)
+    require_official(actor)
+    target = failed_from(letter_events(session, visible_letter(session, actor, letter_id).id))
     return _official_transition(session, letter_id=letter_id, actor=actor, source=Status.FAILED, target=target,
                                 event="retried", detail={"to": target.value})

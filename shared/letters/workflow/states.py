@@ -12,7 +12,8 @@ from typing import Any, Protocol
 
 from sqlmodel import Session, col, update
 
-from shared.models import Client, Letter, LetterStatus, utcnow
+from shared.errors import Forbidden
+from shared.models import Client, Letter, LetterEvent, LetterStatus, Role, utcnow
 
 Status = LetterStatus
 
@@ -34,6 +35,21 @@ class StepRequests(Protocol):
     def request(self, step: Step, letter_id: uuid.UUID) -> bool: ...
 
 
+OFFICIALS_ONLY = "Hanya petugas desa yang boleh melakukan tindakan ini."
+
+
+def is_official(client: Client) -> bool:
+    """Whether client acts for the village office (approves, rejects, revokes, retries)."""
+    return client.role == Role.OFFICIAL
+
+
+def require_official(client: Client) -> Client:
+    """client, if an official; else Forbidden (403) with the one message every caller shows."""
+    if not is_official(client):
+        raise Forbidden(OFFICIALS_ONLY)
+    return client
+
+
 def actor_name(client: Client) -> str:
     """How a client appears in the audit trail."""
     return f"{client.role}:{client.name}"
@@ -49,3 +65,9 @@ def transition(session: Session, letter_id: uuid.UUID, *, source: Status, target
     statement = (update(Letter).where(col(Letter.id) == letter_id, col(Letter.status) == source.value)
                  .values(status=target.value, updated_at=utcnow(), **values))
     return session.exec(statement).rowcount == 1
+
+
+def failed_from(events: list[LetterEvent]) -> Status:
+    """The status a failed letter was in when it failed, as the last of its `failed` events recorded."""
+    failed = [event for event in events if event.type == "failed"]
+    return Status(failed[-1].detail["from"]) if failed else Status.SUBMITTED
