@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import re
 import secrets
 from collections.abc import Collection
 from typing import Any
@@ -14,10 +13,7 @@ from sqlmodel import Session, col, func, select
 from shared.db import saved_id
 from shared.errors import DomainError, NotFound
 from shared.models import Client, Role, Village, utcnow
-from shared.villages import DEMO_PROFILE, load_village_file, save_village
-from shared.villages import VILLAGE_CODE as VILLAGE_CODE_PATTERN
-
-VILLAGE_CODE = re.compile(VILLAGE_CODE_PATTERN)
+from shared.villages import DEMO_PROFILE, is_village_code, load_village_file, save_village
 
 
 def hash_token(token: str) -> str:
@@ -28,7 +24,7 @@ def hash_token(token: str) -> str:
 def create_village(session: Session, *, code: str, name: str, district: str, regency: str,
                    province: str = "", profile: dict[str, Any] | None = None) -> Village:
     """Add a village; its code is what letter numbers and the CLI call it."""
-    if not VILLAGE_CODE.match(code):
+    if not is_village_code(code):
         raise DomainError(f"kode desa '{code}' tidak valid (huruf, angka, titik, strip; 2-32 karakter)")
     default_signer = {"key": "kades", "name": "-", "position": f"Kepala Desa {name}"}
     village = Village(code=code, name=name, district=district, regency=regency, province=province,

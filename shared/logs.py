@@ -5,17 +5,16 @@ from __future__ import annotations
 import logging
 import re
 
+from shared.letters.intake.nik import hide_niks
+
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
-# A NIK or a family-card number: 16 digits standing alone. Letter ids are UUIDs with dashes, which
-# never hold 16 digits in a row, so they stay readable.
-_SIXTEEN_DIGITS = re.compile(r"(?<!\d)\d{16}(?!\d)")
 # Verification tokens are capabilities: whoever reads them can open the letter's public page.
 _VERIFY_TOKEN = re.compile(r"(/v/)[A-Za-z0-9_-]{8,}")
 
 
 def redact(text: str) -> str:
     """text with 16-digit numbers and verification tokens replaced by placeholders."""
-    return _VERIFY_TOKEN.sub(r"\1[token]", _SIXTEEN_DIGITS.sub("[nik]", text))
+    return _VERIFY_TOKEN.sub(r"\1[token]", hide_niks(text))
 
 
 class RedactingFormatter(logging.Formatter):

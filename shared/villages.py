@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import re
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date
@@ -18,11 +19,18 @@ from shared.models import Village
 from shared.tomlfiles import load_toml_model
 
 DEMO_PROFILE = Path(__file__).resolve().parent.parent / "templates" / "villages" / "cijengkol.toml"
+# A village code's shape, the one definition: letter numbers, key file names and the CLI all use it.
 VILLAGE_CODE = r"^[A-Za-z0-9][A-Za-z0-9._-]{1,31}$"
+_VILLAGE_CODE = re.compile(VILLAGE_CODE)
 MAX_LOGO_BYTES = 512 * 1024
 IMAGE_SIGNATURES = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff")  # PNG, JPEG: what the renderer embeds
 Name = Annotated[str, Field(min_length=1, max_length=100)]
 
+
+
+def is_village_code(code: str) -> bool:
+    """Whether code has a village code's shape (2-32 letters, digits, dots, dashes, underscores)."""
+    return _VILLAGE_CODE.fullmatch(code) is not None
 
 class SignerProfile(BaseModel):
     """An official who signs letters, and on whose behalf ("a.n." then "u.b." lines)."""

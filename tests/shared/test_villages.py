@@ -11,12 +11,14 @@ from pathlib import Path
 import pytest
 from sqlmodel import select
 
+from shared.accounts import create_village
 from shared.config import Settings
-from shared.db import get_engine, session_scope
-from shared.errors import ProfileError
+from shared.db import get_engine, session_scope, upgrade_schema
+from shared.errors import DomainError, ProfileError
 from shared.letters.intake.catalog import load_catalog
+from shared.letters.signing.signatures import ensure_village_key
 from shared.models import Village
-from shared.villages import DEMO_PROFILE, approval_required, demo_village, load_village_file
+from shared.villages import DEMO_PROFILE, VillageProfile, approval_required, demo_village, load_village_file
 from tests.conftest import ROOT, run_cli
 
 LETTER_TYPES = load_catalog(Settings().templates_dir).types
@@ -98,3 +100,36 @@ def test_villages_load_creates_then_updates_by_code(tmp_path: Path) -> None:
     assert set(villages) == {"Ds.Cjk", "Ds.Sdj"} and villages["Ds.Sdj"].name == "Sudajaya"
     assert villages["Ds.Cjk"].profile["paper"] == "A4"
     assert not approval_required(villages["Ds.Cjk"], "pengantar", default=True)
+
+
+ACCEPTED_CODES = ["Ds.Cjk", "3202092001", "Ds_Cjk-2", "ab", "x" * 32]
+REFUSED_CODES = ["a", "x" * 33, "-Cjk", ".hidden", "../evil", "Ds Cjk", "Ds/Cjk", "Ds.Cjk\n"]
+
+
+def _where_a_code_is_refused(tmp_path: Path, code: str) -> list[str]:
+    refused = []
+    profile = {"code": code, "name": "X", "district": "D", "regency": "R", "office_address": "Jl. X",
+               "signers": [{"key": "kades", "name": "N", "position": "Kepala Desa X"}]}
+    try:
+        VillageProfile.model_validate(profile)
+    except ValueError:
+        refused.append("profile")
+    settings = Settings(suratdesa_home=tmp_path / "home")
+    tmp_path.joinpath("home").mkdir(exist_ok=True)
+    upgrade_schema(settings)
+    with session_scope(settings) as session:
+        try:
+            create_village(session, code=code, name="X", district="D", regency="R")
+        except DomainError:
+            refused.append("database")
+    try:
+        ensure_village_key(tmp_path / "keys", village_code=code, village_name="Desa X", signer_position="Kades")
+    except ValueError:
+        refused.append("keys")
+    return refused
+
+
+@pytest.mark.parametrize("code", ACCEPTED_CODES + REFUSED_CODES)
+def test_a_village_code_has_one_shape_for_profiles_the_database_and_key_folders(tmp_path: Path, code: str) -> None:
+    expected = ["profile", "database", "keys"] if code in REFUSED_CODES else []
+    assert _where_a_code_is_refused(tmp_path, code) == expected

@@ -5,7 +5,12 @@ from __future__ import annotations
 import re
 from datetime import date
 
-NIK_PATTERN = re.compile(r"^[0-9]{16}$")
+# The NIK's shape, the one definition: intake validates against it and documents it in the JSON schema.
+NIK_SHAPE = r"^[0-9]{16}$"
+_NIK = re.compile(NIK_SHAPE)
+# A NIK (or a family-card number) inside free text: 16 digits standing alone. Letter ids are UUIDs with
+# dashes, which never hold 16 digits in a row.
+_NIK_IN_TEXT = re.compile(r"(?<!\d)\d{16}(?!\d)")
 
 # Province codes of Kemendagri (BPS), including the Papua provinces created in 2022.
 PROVINCE_CODES = frozenset({
@@ -16,7 +21,7 @@ PROVINCE_CODES = frozenset({
 
 def nik_shape_problem(nik: str) -> str | None:
     """Why nik cannot be a NIK at all, in Indonesian, or None."""
-    if not NIK_PATTERN.match(nik):
+    if not _NIK.match(nik):
         return "NIK harus terdiri dari 16 angka"
     if int(nik[:2]) not in PROVINCE_CODES:
         return f"kode provinsi {nik[:2]} pada NIK tidak dikenal"
@@ -39,6 +44,11 @@ def nik_agreement_problem(nik: str, *, birth_date: date | None, sex: str | None)
         if encoded != (birth_date.day, birth_date.month, birth_date.year % 100):
             return "tanggal lahir tidak sesuai dengan NIK"
     return None
+
+
+def hide_niks(text: str, placeholder: str = "[nik]") -> str:
+    """text with every NIK-shaped number replaced by placeholder (for logs and stored error messages)."""
+    return _NIK_IN_TEXT.sub(placeholder, text)
 
 
 def mask_nik(nik: str) -> str:

@@ -19,7 +19,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from shared.errors import FieldError
-from shared.letters.intake.nik import nik_shape_problem
+from shared.letters.intake.nik import NIK_SHAPE, nik_shape_problem
 
 # C0 and C1 control characters (NUL, tab, newline, ...): NUL breaks PostgreSQL text, the others break the
 # printed letter's layout. Leading and trailing whitespace is trimmed before this is checked.
@@ -62,7 +62,7 @@ def _past_date(value: date) -> date:
 IsoDate = Annotated[date, BeforeValidator(_iso_date)]
 IsoTime = Annotated[time, BeforeValidator(_iso_time)]
 PastDate = Annotated[date, BeforeValidator(_iso_date), AfterValidator(_past_date)]
-Nik = Annotated[str, BeforeValidator(_nik), Field(min_length=16, max_length=16, pattern=r"^[0-9]{16}$")]
+Nik = Annotated[str, BeforeValidator(_nik), Field(min_length=16, max_length=16, pattern=NIK_SHAPE)]
 
 
 def _printable(value: str) -> str:

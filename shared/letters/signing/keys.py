@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import re
 import shutil
 import tempfile
 from collections.abc import Sequence
@@ -21,13 +20,14 @@ from pyhanko.keys import load_cert_from_pemder, load_certs_from_pemder, load_pri
 from pyhanko.sign.signers import SimpleSigner
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
+from shared.villages import is_village_code
+
 DEV_CA_COMMON_NAME = "suratdesa Development CA (bukan BSrE)"
 DEV_CA_ORGANIZATION = "suratdesa"
 DEV_SIGNER_UNIT = "suratdesa (sertifikat pengembangan, bukan BSrE)"
 CA_VALIDITY = dt.timedelta(days=3653)
 SIGNER_VALIDITY = dt.timedelta(days=1826)
 # Folder names come from village settings; anything beyond this could climb out of keys_dir.
-_SAFE_CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 
 
 @dataclass(frozen=True)
@@ -41,7 +41,7 @@ class VillageSigner:
 
 def village_folder(village_code: str) -> str:
     """The folder name of a village code; ValueError unless letters, digits, '.', '-', '_'."""
-    if not _SAFE_CODE.fullmatch(village_code):
+    if not is_village_code(village_code):
         raise ValueError(f"Kode desa tidak dapat dipakai sebagai nama folder: {village_code!r}")
     return village_code
 

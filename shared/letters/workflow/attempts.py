@@ -9,7 +9,6 @@ kept on the letter as `last_error`, and at `letter_max_attempts` the letter move
 from __future__ import annotations
 
 import logging
-import re
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -18,6 +17,7 @@ from sqlmodel import Session, col, update
 
 from shared.config import Settings
 from shared.db import session_scope
+from shared.letters.intake.nik import hide_niks
 from shared.letters.workflow.events import record_event
 from shared.letters.workflow.states import Status, transition
 from shared.models import Letter, utcnow
@@ -25,14 +25,13 @@ from shared.models import Letter, utcnow
 log = logging.getLogger(__name__)
 
 STOPPED_UNREPORTED = "proses berhenti sebelum selesai (batas waktu atau worker mati)"
-NIK_LIKE = re.compile(r"\b\d{16}\b")
 
 Step = Callable[..., Any]
 
 
 def describe_error(exc: BaseException) -> str:
     """An error as kept on the letter: type and message, short, with anything NIK-shaped masked."""
-    return NIK_LIKE.sub("****************", f"{type(exc).__name__}: {exc}")[:500]
+    return hide_niks(f"{type(exc).__name__}: {exc}", "****************")[:500]
 
 
 def begin_attempt(session: Session, letter_id: uuid.UUID, source: Status) -> int | None:
