@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from functools import cached_property
+from functools import cache, cached_property
 from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo
@@ -113,6 +113,7 @@ class Settings(BaseSettings):
         return self.suratdesa_env == "production"
 
 
+@cache
 def get_settings() -> Settings:
-    """Read the settings from the environment."""
+    """This process's settings, read from the environment once (Settings is frozen)."""
     return Settings()
