@@ -79,11 +79,25 @@ def ok(description: str, content: dict[str, Any], **extra: Any) -> dict[str, Any
     return {"description": description, "content": content, **extra}
 
 
-def operation(summary: str, responses: dict[str, Any], problems: str, *, public: bool = False,
-              **extra: Any) -> dict[str, Any]:
-    """An operation answering responses, plus the problem responses whose codes are listed in problems."""
+# Operations are grouped by who uses them; a generated client gets one module per tag.
+TAGS = [
+    {"name": "letters", "description": "Pengajuan surat oleh pos pelayanan dusun, daftar, dan unduhan PDF"},
+    {"name": "officials", "description": "Tindakan petugas desa: setujui, tolak, cabut, kirim ulang"},
+    {"name": "catalog", "description": "Jenis surat dan kolomnya"},
+    {"name": "verification", "description": "Verifikasi kode QR untuk siapa saja, tanpa token"},
+    {"name": "service", "description": "Kesehatan layanan dan deskripsi API ini"},
+]
+
+
+def operation(operation_id: str, tag: str, summary: str, responses: dict[str, Any], problems: str, *,
+              public: bool = False, **extra: Any) -> dict[str, Any]:
+    """An operation answering responses, plus the problem responses whose codes are listed in problems.
+
+    operation_id is what a generated client calls the operation (`approve_letter`), tag its group.
+    """
     all_responses = {**responses, **{code: PROBLEMS[code] for code in problems.split()}}
-    return {"summary": summary, "responses": all_responses, **({"security": []} if public else {}), **extra}
+    return {"operationId": operation_id, "tags": [tag], "summary": summary, "responses": all_responses,
+            **({"security": []} if public else {}), **extra}
 
 
 def _path_param(name: str, schema: dict[str, Any]) -> dict[str, Any]:
@@ -127,36 +141,36 @@ def letter_paths(catalog: Catalog, components: dict[str, Any]) -> dict[str, Any]
     action = "401 403 404 409 429"
     created = ok("Diterima; konsep dibuat oleh worker", LETTER,
                  headers={"Location": _header("alamat surat ini")})
+    submit = operation("submit_letter", "letters", "Ajukan surat", {"202": created}, "400 401 409 413 422 429 503",
+                       requestBody=_submit_body(catalog), parameters=[IDEMPOTENCY_KEY])
+    listing = operation("list_letters", "letters", "Daftar surat, terbaru dahulu",
+                        {"200": ok("Satu halaman", _json(ref("LetterPage")))}, "401 422 429",
+                        parameters=_query_parameters(components))
+
+    def one(method: str, operation_id: str, tag: str, summary: str, answer: dict[str, Any], problems: str,
+            **extra: Any) -> dict[str, Any]:
+        return {method: operation(operation_id, tag, summary, {"200": answer}, problems, **extra),
+                "parameters": LETTER_ID}
+
     return {
-        "/api/v1/letters": {
-            "post": operation("Ajukan surat", {"202": created}, "400 401 409 413 422 429 503",
-                              requestBody=_submit_body(catalog), parameters=[IDEMPOTENCY_KEY]),
-            "get": operation("Daftar surat, terbaru dahulu", {"200": ok("Satu halaman", _json(ref("LetterPage")))},
-                             "401 422 429", parameters=_query_parameters(components)),
-        },
-        "/api/v1/letters/{letter_id}": {
-            "get": operation("Satu surat dengan riwayatnya", {"200": ok("Surat", LETTER)}, "401 404 429"),
-            "parameters": LETTER_ID},
-        "/api/v1/letters/{letter_id}/draft.pdf": {
-            "get": operation("Konsep PDF", {"200": ok("PDF konsep", PDF)}, "401 404 409 429"),
-            "parameters": LETTER_ID},
-        "/api/v1/letters/{letter_id}/pdf": {
-            "get": operation("PDF bertanda tangan", {"200": ok("PDF surat", PDF)}, "401 404 409 429"),
-            "parameters": LETTER_ID},
-        "/api/v1/letters/{letter_id}/approve": {
-            "post": operation("Setujui konsep (petugas)", {"200": ok("Disetujui", LETTER)}, action),
-            "parameters": LETTER_ID},
-        "/api/v1/letters/{letter_id}/reject": {
-            "post": operation("Tolak konsep dengan alasan (petugas)", {"200": ok("Ditolak", LETTER)},
-                              action + " 400 413 422", requestBody=REASON_BODY),
-            "parameters": LETTER_ID},
-        "/api/v1/letters/{letter_id}/retry": {
-            "post": operation("Kirim ulang surat yang gagal (petugas)", {"200": ok("Dicoba lagi", LETTER)}, action),
-            "parameters": LETTER_ID},
-        "/api/v1/letters/{letter_id}/revoke": {
-            "post": operation("Cabut surat terbit dengan alasan (petugas)", {"200": ok("Dicabut", LETTER)},
-                              action + " 400 413 422", requestBody=REASON_BODY),
-            "parameters": LETTER_ID},
+        "/api/v1/letters": {"post": submit, "get": listing},
+        "/api/v1/letters/{letter_id}": one("get", "get_letter", "letters", "Satu surat dengan riwayatnya",
+                                           ok("Surat", LETTER), "401 404 429"),
+        "/api/v1/letters/{letter_id}/draft.pdf": one("get", "get_draft_pdf", "letters", "Konsep PDF",
+                                                     ok("PDF konsep", PDF), "401 404 409 429"),
+        "/api/v1/letters/{letter_id}/pdf": one("get", "get_letter_pdf", "letters", "PDF bertanda tangan",
+                                               ok("PDF surat", PDF), "401 404 409 429"),
+        "/api/v1/letters/{letter_id}/approve": one("post", "approve_letter", "officials", "Setujui konsep (petugas)",
+                                                   ok("Disetujui", LETTER), action),
+        "/api/v1/letters/{letter_id}/reject": one("post", "reject_letter", "officials",
+                                                  "Tolak konsep dengan alasan (petugas)", ok("Ditolak", LETTER),
+                                                  action + " 400 413 422", requestBody=REASON_BODY),
+        "/api/v1/letters/{letter_id}/retry": one("post", "retry_letter", "officials",
+                                                 "Kirim ulang surat yang gagal (petugas)", ok("Dicoba lagi", LETTER),
+                                                 action),
+        "/api/v1/letters/{letter_id}/revoke": one("post", "revoke_letter", "officials",
+                                                  "Cabut surat terbit dengan alasan (petugas)", ok("Dicabut", LETTER),
+                                                  action + " 400 413 422", requestBody=REASON_BODY),
     }
 
 
@@ -167,16 +181,21 @@ def other_paths() -> dict[str, Any]:
     upload = {"required": True, "content": {"multipart/form-data": {"schema": {
         "type": "object", "properties": {"file": {"type": "string", "format": "binary"}}}}}}
     unknown = {"404": ok("Kode tidak terdaftar (TIDAK DITEMUKAN)", {**HTML, **_json(ref("Problem"), PROBLEM)})}
+    description = {"200": ok("OpenAPI 3.1", _json({"type": "object"}))}
+    catalog = {"200": ok("Katalog", _json({"type": "array", "items": ref("LetterTypeView")}))}
     return {
-        "/healthz": {"get": operation("Proses hidup", health, "", public=True)},
-        "/readyz": {"get": operation("Basis data dan broker siap", health, "503", public=True)},
-        "/api/v1/openapi.json": {"get": operation("Deskripsi API ini", {"200": ok("OpenAPI 3.1", _json(
-            {"type": "object"}))}, "401 429")},
-        "/api/v1/letter-types": {"get": operation("Jenis surat, kolomnya, dan contoh", {"200": ok(
-            "Katalog", _json({"type": "array", "items": ref("LetterTypeView")}))}, "401 429")},
-        "/v/{token}": {"get": operation("Halaman verifikasi kode QR", {**verdict, **unknown}, "429", public=True),
+        "/healthz": {"get": operation("check_health", "service", "Proses hidup", health, "", public=True)},
+        "/readyz": {"get": operation("check_readiness", "service", "Basis data dan broker siap", health, "503",
+                                     public=True)},
+        "/api/v1/openapi.json": {"get": operation("get_openapi", "service", "Deskripsi API ini", description,
+                                                  "401 429")},
+        "/api/v1/letter-types": {"get": operation("list_letter_types", "catalog", "Jenis surat, kolomnya, dan contoh",
+                                                  catalog, "401 429")},
+        "/v/{token}": {"get": operation("verify_letter", "verification", "Halaman verifikasi kode QR",
+                                        {**verdict, **unknown}, "429", public=True),
                        "parameters": TOKEN},
-        "/v/{token}/check": {"post": operation("Periksa berkas PDF terhadap surat terbit", {**verdict, **unknown},
+        "/v/{token}/check": {"post": operation("check_letter_file", "verification",
+                                               "Periksa berkas PDF terhadap surat terbit", {**verdict, **unknown},
                                                "413 422 429", public=True, requestBody=upload),
                              "parameters": TOKEN},
     }
@@ -191,6 +210,7 @@ def openapi_document(catalog: Catalog) -> dict[str, Any]:
                  "description": "Surat keterangan desa: pengajuan oleh pos pelayanan dusun, persetujuan petugas, "
                                 "PDF bertanda tangan dan verifikasi kode QR. Galat: RFC 9457 problem+json."},
         "security": [{"bearerAuth": []}],
+        "tags": TAGS,
         "paths": {**other_paths(), **letter_paths(catalog, components)},
         "components": {"schemas": components, "securitySchemes": {"bearerAuth": {
             "type": "http", "scheme": "bearer", "description": "Token klien dari `suratdesa clients create`"}}},

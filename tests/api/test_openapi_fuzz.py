@@ -91,6 +91,34 @@ def test_every_route_of_the_app_is_described(target: Target) -> None:
     assert routes == described
 
 
+# What a client generated from the description calls each operation, and the group it sits in.
+OPERATIONS = {
+    ("post", "/api/v1/letters"): ("submit_letter", "letters"),
+    ("get", "/api/v1/letters"): ("list_letters", "letters"),
+    ("get", "/api/v1/letters/{letter_id}"): ("get_letter", "letters"),
+    ("get", "/api/v1/letters/{letter_id}/draft.pdf"): ("get_draft_pdf", "letters"),
+    ("get", "/api/v1/letters/{letter_id}/pdf"): ("get_letter_pdf", "letters"),
+    ("post", "/api/v1/letters/{letter_id}/approve"): ("approve_letter", "officials"),
+    ("post", "/api/v1/letters/{letter_id}/reject"): ("reject_letter", "officials"),
+    ("post", "/api/v1/letters/{letter_id}/retry"): ("retry_letter", "officials"),
+    ("post", "/api/v1/letters/{letter_id}/revoke"): ("revoke_letter", "officials"),
+    ("get", "/api/v1/letter-types"): ("list_letter_types", "catalog"),
+    ("get", "/v/{token}"): ("verify_letter", "verification"),
+    ("post", "/v/{token}/check"): ("check_letter_file", "verification"),
+    ("get", "/healthz"): ("check_health", "service"),
+    ("get", "/readyz"): ("check_readiness", "service"),
+    ("get", "/api/v1/openapi.json"): ("get_openapi", "service"),
+}
+
+
+def test_every_operation_has_a_name_and_a_declared_group() -> None:
+    named = {(method, path): (operation["operationId"], *operation["tags"])
+             for path, item in schema.raw_schema["paths"].items()
+             for method, operation in item.items() if method != "parameters"}
+    assert named == OPERATIONS
+    assert {tag["name"] for tag in schema.raw_schema["tags"]} == {tag for _, tag in OPERATIONS.values()}
+
+
 @schema.parametrize()
 @settings(deadline=timedelta(seconds=5), suppress_health_check=list(HealthCheck), database=None)
 def test_no_server_error_and_every_answer_matches_the_description(case: schemathesis.Case, target: Target) -> None:
