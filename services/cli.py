@@ -187,10 +187,12 @@ def api(host: str, port: int, workers: int) -> None:
 
 @main.command()
 @click.option("--concurrency", default=2, type=int)
-def worker(concurrency: int) -> None:
+@click.option("--quiet", is_flag=True, help="No start-up banner (the log lines stay).")
+def worker(concurrency: int, quiet: bool) -> None:
     """Run a Celery worker."""
     refuse_unsafe_production()
-    os.execvp(sys.executable, [sys.executable, "-m", "celery", "-A", "services.worker.app", "worker",
+    os.execvp(sys.executable, [sys.executable, "-m", "celery", *(["--quiet"] if quiet else []),
+                               "-A", "services.worker.app", "worker",
                                "--loglevel", "INFO", "--concurrency", str(concurrency),
                                "--without-gossip", "--without-mingle"])
 
@@ -263,6 +265,19 @@ def _stop(children: list[subprocess.Popen[bytes]]) -> None:
             child.wait()
 
 
+def _wait_for_api(url: str, api: subprocess.Popen[bytes], stopping: list[bool], timeout: float = 30) -> None:
+    """Until the API at url answers, it stops, or timeout seconds pass."""
+    import urllib.request
+
+    deadline = time.monotonic() + timeout
+    while not stopping and api.poll() is None and time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=1):
+                return
+        except OSError:
+            time.sleep(0.2)
+
+
 @main.command()
 @click.option("--host", default="127.0.0.1")
 @click.option("--port", default=8000, type=int)
@@ -275,11 +290,13 @@ def dev(host: str, port: int) -> None:
     if "public_base_url" not in get_settings().model_fields_set:
         env["PUBLIC_BASE_URL"] = f"http://{host}:{port}"  # QR codes must lead to this very server
     children = [subprocess.Popen([*me, "api", "--host", host, "--port", str(port)], env=env),
-                subprocess.Popen([*me, "worker", "--concurrency", "1"], env=env),
+                subprocess.Popen([*me, "worker", "--concurrency", "1", "--quiet"], env=env),
                 subprocess.Popen([*me, "sweeper"], env=env)]
     stopping = []
     signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
     signal.signal(signal.SIGINT, lambda *_: stopping.append(True))
+    # The URL and the accounts come last, once the API answers, so that they are what the screen shows.
+    _wait_for_api(f"http://{host}:{port}/healthz", children[0], stopping)
     click.echo(f"suratdesa is running at http://{host}:{port} (Ctrl-C stops it)")
     for name, role, token in made:
         click.echo(f"  {role} client '{name}' token: {token}")

@@ -39,3 +39,5 @@ def configure_logging(level: int = logging.INFO) -> None:
     """INFO lines to stderr for this process, redacted."""
     logging.basicConfig(level=level, format=FORMAT)
     redact_handlers(logging.getLogger())
+    # Alembic logs each of its plugins at INFO when imported: a dozen lines per process start, none useful.
+    logging.getLogger("alembic").setLevel(max(level, logging.WARNING))
