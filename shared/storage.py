@@ -31,6 +31,10 @@ class LetterFiles:
         os.replace(temp, target)
         return target
 
+    def exists(self, letter_id: uuid.UUID, kind: str) -> bool:
+        """Whether the letter's file of this kind has been written."""
+        return self.path(letter_id, kind).is_file()
+
     def read(self, letter_id: uuid.UUID, kind: str) -> bytes | None:
         target = self.path(letter_id, kind)
         return target.read_bytes() if target.exists() else None
