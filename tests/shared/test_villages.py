@@ -12,9 +12,10 @@ from pathlib import Path
 import pytest
 from sqlmodel import select
 
+from shared.accounts import create_village
 from shared.config import Settings
 from shared.db import get_engine, session_scope
-from shared.errors import ProfileError
+from shared.errors import DomainError, ProfileError
 from shared.letters.intake.catalog import load_catalog
 from shared.models import Village
 from shared.villages import DEMO_PROFILE, approval_required, demo_village, load_village_file
@@ -112,3 +113,24 @@ def test_villages_load_creates_then_updates_by_code(tmp_path: Path) -> None:
     assert set(villages) == {"Ds.Cjk", "Ds.Sdj"} and villages["Ds.Sdj"].name == "Sudajaya"
     assert villages["Ds.Cjk"].profile["paper"] == "A4"
     assert not approval_required(villages["Ds.Cjk"], "pengantar", default=True)
+
+
+def test_villages_create_checks_names_as_a_profile_does(tmp_path: Path) -> None:
+    env = {**os.environ, "SURATDESA_HOME": str(tmp_path / "home")}
+    run_cli(env, "init")
+    result = subprocess.run([sys.executable, "-m", "services.cli", "villages", "create", "--code", "Ds.Sdr", "--name",
+                             "Suda\u200bjaya", "--district", "Cicurug", "--regency", "Sukabumi"], env=env,
+                            capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert result.returncode == 1 and "name: " in result.stderr and "(U+200B)" in result.stderr, result.stderr
+    settings = Settings(suratdesa_home=tmp_path / "home")
+    names = {"name": "Sudajaya", "district": "Cicurug", "regency": "Sukabumi", "province": "Jawa Barat"}
+    with session_scope(settings) as session:
+        for field, value in (("district", "Cicu\u202erug"), ("regency", "\ufeffSukabumi"),
+                             ("province", "Jawa\u00adBarat")):
+            with pytest.raises(DomainError, match=rf"^{field}: .*\(U\+"):
+                create_village(session, code="Ds.Sdr", **{**names, field: value})
+        village = create_village(session, code="Ds.Sdr", **{**names, "name": "Suda\u0301jaya",
+                                                            "regency": "Sukabumi\u00a0Barat"})
+        assert (village.name, village.regency) == ("Sud\u00e1jaya", "Sukabumi Barat")
+        assert village.profile["signers"][0]["position"] == "Kepala Desa Sud\u00e1jaya"
+    get_engine(settings).dispose()
