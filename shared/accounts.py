@@ -7,13 +7,15 @@ import secrets
 from collections.abc import Collection
 from typing import Any
 
+from pydantic import TypeAdapter, ValidationError
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
 
 from shared.db import saved_id
 from shared.errors import DomainError, NotFound
+from shared.letters.intake.schemas import field_errors
 from shared.models import Client, Role, Village, utcnow
-from shared.villages import DEMO_PROFILE, is_village_code, load_village_file, save_village
+from shared.villages import DEMO_PROFILE, Name, is_village_code, load_village_file, save_village
 
 
 def hash_token(token: str) -> str:
@@ -21,11 +23,25 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+_NAME = TypeAdapter(Name)
+
+
+def _village_name(field: str, value: str) -> str:
+    """value checked as a profile's names are (length, invisible characters) and kept as they are stored."""
+    try:
+        return _NAME.validate_python(value)
+    except ValidationError as exc:
+        raise DomainError(f"{field}: {field_errors(exc)[0].message}") from exc
+
+
 def create_village(session: Session, *, code: str, name: str, district: str, regency: str,
                    province: str = "", profile: dict[str, Any] | None = None) -> Village:
     """Add a village; its code is what letter numbers and the CLI call it."""
     if not is_village_code(code):
         raise DomainError(f"kode desa '{code}' tidak valid (huruf, angka, titik, strip; 2-32 karakter)")
+    name, district, regency = (_village_name(f, v) for f, v in (("name", name), ("district", district),
+                                                                 ("regency", regency)))
+    province = _village_name("province", province) if province else ""
     default_signer = {"key": "kades", "name": "-", "position": f"Kepala Desa {name}"}
     village = Village(code=code, name=name, district=district, regency=regency, province=province,
                       profile=profile or {"office_address": "", "signers": [default_signer]})

@@ -20,8 +20,9 @@ class LetterFiles:
         return self.root / letter_id.hex[:2] / f"{letter_id.hex}-{kind}.pdf"
 
     def write(self, letter_id: uuid.UUID, kind: str, data: bytes) -> Path:
-        """Write via a temporary file and rename, so a reader never sees half a PDF."""
+        """Write via a temporary file and rename, so a reader never sees half a PDF; on disk once it returns."""
         target = self.path(letter_id, kind)
+        created = _missing_directories(target.parent)
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, temp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
         with os.fdopen(fd, "wb") as handle:
@@ -29,8 +30,32 @@ class LetterFiles:
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(temp, target)
+        # A name lives in its directory: without these a power cut can lose the renamed file or a new directory.
+        for directory in (target.parent, *(new.parent for new in created)):
+            _fsync_directory(directory)
         return target
+
+    def exists(self, letter_id: uuid.UUID, kind: str) -> bool:
+        """Whether the letter's file of this kind has been written."""
+        return self.path(letter_id, kind).is_file()
 
     def read(self, letter_id: uuid.UUID, kind: str) -> bytes | None:
         target = self.path(letter_id, kind)
         return target.read_bytes() if target.exists() else None
+
+
+def _missing_directories(directory: Path) -> list[Path]:
+    """directory and those of its parents that do not exist yet, innermost first."""
+    missing = []
+    while not directory.exists():
+        missing.append(directory)
+        directory = directory.parent
+    return missing
+
+
+def _fsync_directory(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

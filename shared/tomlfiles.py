@@ -15,7 +15,7 @@ def load_toml_model(path: Path, model: type[Model], error: type[Exception],
                     context: dict[str, Any] | None = None) -> Model:
     """path read as TOML and validated by model; any problem raises error("<file>: field <where>: ...")."""
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        data = tomllib.loads(path.read_text(encoding="utf-8-sig"))  # a leading BOM (Notepad) is no content
         return model.model_validate(data, context=context)
     except OSError as exc:
         raise error(f"{path.name}: cannot be read: {exc.strerror}") from exc

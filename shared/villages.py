@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 from sqlmodel import Session, select
 
 from shared.errors import ProfileError
+from shared.letters.intake.schemas import PlainText
 from shared.letters.workflow.numbering import format_number
 from shared.models import Village
 from shared.tomlfiles import load_toml_model
@@ -24,7 +25,7 @@ VILLAGE_CODE = r"^[A-Za-z0-9][A-Za-z0-9._-]{1,31}$"
 _VILLAGE_CODE = re.compile(VILLAGE_CODE)
 MAX_LOGO_BYTES = 512 * 1024
 IMAGE_SIGNATURES = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff")  # PNG, JPEG: what the renderer embeds
-Name = Annotated[str, Field(min_length=1, max_length=100)]
+Name = Annotated[PlainText, Field(min_length=1, max_length=100)]
 
 
 
@@ -40,8 +41,8 @@ class SignerProfile(BaseModel):
     key: str = Field(pattern=r"^[a-z][a-z0-9_]*$")  # how the profile refers to this signer
     name: Name
     position: Name  # "Kepala Desa Cijengkol", "Sekretaris Desa", "Kasi Pelayanan"
-    staff_number: str | None = Field(default=None, max_length=60)  # NIP / NIPD, printed under the name
-    on_behalf: list[str] = Field(default_factory=list, max_length=3)
+    staff_number: PlainText | None = Field(default=None, max_length=60)  # NIP / NIPD, printed under the name
+    on_behalf: list[PlainText] = Field(default_factory=list, max_length=3)
 
     @field_validator("on_behalf")
     @classmethod
@@ -62,10 +63,10 @@ class VillageProfile(BaseModel):
     name: Name  # without "Desa"
     district: Name
     regency: Name
-    province: str = Field(default="", max_length=100)
-    office_address: str = Field(min_length=1, max_length=200)
+    province: PlainText = Field(default="", max_length=100)
+    office_address: PlainText = Field(min_length=1, max_length=200)
     postal_code: str | None = Field(default=None, pattern=r"^[0-9]{5}$")
-    place: str | None = Field(default=None, max_length=60)  # in "Cijengkol, 27 November 2026"; the name if unset
+    place: PlainText | None = Field(default=None, max_length=60)  # in "Cijengkol, 27 November 2026"; the name if unset
     logo: str | None = None  # a PNG or JPEG, relative to the profile file
     paper: Literal["F4", "A4"] = "F4"
     time_zone: Literal["WIB", "WITA", "WIT"] = "WIB"  # printed after times of day, e.g. "08.30 WIB"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import codecs
 import os
 import subprocess
 import sys
@@ -61,10 +62,23 @@ def test_demo_profile_has_fictitious_officials_delegation_and_an_emblem() -> Non
     (('{classification}/{seq:03d}', '{seq:03d}'), r"field sequence: .*needs \{classification\}"),
     (('logo = "cijengkol-logo.png"', 'logo = "lambang.png"'), r"field logo: cannot read .*lambang\.png"),
     (('postal_code = "43154"', 'postal_code = "4315"'), r"field postal_code"),
+    (('name = "Budi Contoh"', 'name = "Budi\u200bContoh"'), r"field signers\.0\.name: .*\(U\+200B\)"),
+    (('position = "Sekretaris Desa"', 'position = "Sekretaris \u202eDesa"'),
+     r"field signers\.1\.position: .*\(U\+202E\)"),
+    (('"u.b. Sekretaris Desa"', '"u.b. Sekretaris Desa\u200f"'), r"field signers\.2\.on_behalf\.1: .*\(U\+200F\)"),
+    (('name = "Cijengkol"', 'name = "Cijeng\u00adkol"'), r"field name: .*\(U\+00AD\)"),
+    (('office_address = "Jl. Raya', 'office_address = "\ufeffJl. Raya'), r"field office_address: .*\(U\+FEFF\)"),
 ])
 def test_a_broken_profile_names_file_and_field(tmp_path: Path, edit: tuple[str, str], message: str) -> None:
     with pytest.raises(ProfileError, match=r"^desa\.toml: " + message):
         load_village_file(profile_copy(tmp_path, edit, name="desa.toml"), letter_types=LETTER_TYPES)
+
+
+def test_a_profile_is_kept_composed_and_a_leading_byte_order_mark_is_no_content(tmp_path: Path) -> None:
+    path = profile_copy(tmp_path, ('name = "Budi Contoh"', 'name = "Budi Conto\u0301h"'))
+    path.write_bytes(codecs.BOM_UTF8 + path.read_bytes())
+    record = load_village_file(path, letter_types=LETTER_TYPES)
+    assert record.profile["signers"][0]["name"] == "Budi Cont\u00f3h"
 
 
 def test_a_logo_must_be_an_image(tmp_path: Path) -> None:
@@ -133,3 +147,24 @@ def _where_a_code_is_refused(tmp_path: Path, code: str) -> list[str]:
 def test_a_village_code_has_one_shape_for_profiles_the_database_and_key_folders(tmp_path: Path, code: str) -> None:
     expected = ["profile", "database", "keys"] if code in REFUSED_CODES else []
     assert _where_a_code_is_refused(tmp_path, code) == expected
+
+
+def test_villages_create_checks_names_as_a_profile_does(tmp_path: Path) -> None:
+    env = {**os.environ, "SURATDESA_HOME": str(tmp_path / "home")}
+    run_cli(env, "init")
+    result = subprocess.run([sys.executable, "-m", "services.cli", "villages", "create", "--code", "Ds.Sdr", "--name",
+                             "Suda\u200bjaya", "--district", "Cicurug", "--regency", "Sukabumi"], env=env,
+                            capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert result.returncode == 1 and "name: " in result.stderr and "(U+200B)" in result.stderr, result.stderr
+    settings = Settings(suratdesa_home=tmp_path / "home")
+    names = {"name": "Sudajaya", "district": "Cicurug", "regency": "Sukabumi", "province": "Jawa Barat"}
+    with session_scope(settings) as session:
+        for field, value in (("district", "Cicu\u202erug"), ("regency", "\ufeffSukabumi"),
+                             ("province", "Jawa\u00adBarat")):
+            with pytest.raises(DomainError, match=rf"^{field}: .*\(U\+"):
+                create_village(session, code="Ds.Sdr", **{**names, field: value})
+        village = create_village(session, code="Ds.Sdr", **{**names, "name": "Suda\u0301jaya",
+                                                            "regency": "Sukabumi\u00a0Barat"})
+        assert (village.name, village.regency) == ("Sud\u00e1jaya", "Sukabumi Barat")
+        assert village.profile["signers"][0]["position"] == "Kepala Desa Sud\u00e1jaya"
+    get_engine(settings).dispose()

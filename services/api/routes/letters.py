@@ -75,9 +75,11 @@ def _pdf_response(letter_id: uuid.UUID, kind: str, filename: str) -> Response:
 
 @bp.get("/<uuid:letter_id>/draft.pdf")
 def draft_pdf(letter_id: uuid.UUID):  # type: ignore[no-untyped-def]
-    """The draft PDF once the worker has rendered it (409 before)."""
+    """The draft PDF once the worker has rendered it; 409 while there is none (not yet, or its render failed)."""
     letter = lifecycle.visible_letter(db_session(), current_client(), letter_id)
-    if letter.status == LetterStatus.SUBMITTED:
+    if not LetterFiles(settings()).exists(letter.id, "draft"):
+        if letter.status == LetterStatus.FAILED:
+            raise WrongStatus("Konsep surat gagal dibuat; petugas dapat mencoba lagi setelah penyebabnya diperbaiki.")
         raise WrongStatus("Konsep surat belum selesai dibuat; coba lagi sebentar lagi.")
     return _pdf_response(letter.id, "draft", f"konsep-{letter.type}-{letter.id.hex[:8]}.pdf")
 

@@ -19,7 +19,7 @@ from pydantic import (
 
 from shared.errors import TemplateError
 from shared.letters.intake.rules import CHECKS
-from shared.letters.intake.schemas import IsoDate, IsoTime, PastDate, Person, Text
+from shared.letters.intake.schemas import IsoDate, IsoTime, PastDate, Person, PlainText, Text
 from shared.tomlfiles import load_toml_model
 
 FieldKind = Literal["text", "date", "time", "integer", "amount", "boolean", "enum", "person", "persons"]
@@ -33,7 +33,7 @@ class FieldSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
-    label: str = Field(min_length=1)
+    label: PlainText = Field(min_length=1)
     type: FieldKind = "text"
     required: bool = True
     min_length: int = Field(default=1, ge=0)
@@ -41,12 +41,12 @@ class FieldSpec(BaseModel):
     pattern: str | None = None
     minimum: int | None = None
     maximum: int | None = None
-    options: dict[str, str] = Field(default_factory=dict)
+    options: dict[PlainText, PlainText] = Field(default_factory=dict)
     max_items: int = Field(default=20, ge=1, le=100)
     printed: bool = True
     weekday: bool = False  # a date printed with its day name: "Selasa, 3 Maret 2026"
     not_future: bool = False  # a date that cannot lie after today (a birth, a death)
-    unit: str | None = None  # printed after an integer: "4 orang"
+    unit: PlainText | None = None  # printed after an integer: "4 orang"
 
     @model_validator(mode="after")
     def _consistent(self) -> FieldSpec:
@@ -66,7 +66,7 @@ class LayoutSection(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    heading: str | None = None  # e.g. "Dari seorang ibu:"
+    heading: PlainText | None = None  # e.g. "Dari seorang ibu:"
     show: list[str] = Field(min_length=1)  # field names, and "applicant" for the KTP data
 
 
@@ -76,13 +76,13 @@ class LetterType(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     code: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
-    title: str = Field(min_length=3)
+    title: PlainText = Field(min_length=3)
     classification: str = Field(pattern=r"^[0-9]{3}(\.[0-9]+)?$")
     approval: bool = True
     validity_months: int | None = Field(default=None, ge=1, le=60)
-    document_name: str = Field(default="surat keterangan", min_length=3)  # "Demikian <name> ini dibuat ..."
-    opening: str = Field(default="menerangkan dengan sebenarnya bahwa:", min_length=3)  # after the signer
-    statement: list[str] = Field(min_length=1)
+    document_name: PlainText = Field(default="surat keterangan", min_length=3)  # "Demikian <name> ini dibuat ..."
+    opening: PlainText = Field(default="menerangkan dengan sebenarnya bahwa:", min_length=3)  # after the signer
+    statement: list[PlainText] = Field(min_length=1)
     checks: list[str] = Field(default_factory=list)  # names of rules in shared/letters/rules.py
     fields: list[FieldSpec] = Field(default_factory=list)
     layout: list[LayoutSection] = Field(default_factory=list)

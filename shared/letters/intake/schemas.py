@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import date, time
 from enum import StrEnum
 from typing import Annotated, Any
@@ -21,11 +22,19 @@ from pydantic_core import PydanticCustomError
 from shared.errors import FieldError
 from shared.letters.intake.nik import NIK_SHAPE, nik_shape_problem
 
-# C0 and C1 control characters (NUL, tab, newline, ...): NUL breaks PostgreSQL text, the others break the
-# printed letter's layout. Leading and trailing whitespace is trimmed before this is checked.
-PRINTABLE = r"^[^\x00-\x1F\x7F-\x9F]*$"
-_CONTROL = re.compile(r"[\x00-\x1F\x7F-\x9F]")
+# C0 and C1 control characters (NUL, tab, newline, ...) and the line and paragraph separators: NUL breaks
+# PostgreSQL text, the others break the printed letter's layout. Leading and trailing whitespace is trimmed first.
+PRINTABLE = r"^[^\x00-\x1F\x7F-\x9F\u2028\u2029]*$"
+_CONTROL = re.compile(r"[\x00-\x1F\x7F-\x9F\u2028\u2029]")
 CONTROL_MESSAGE = "tidak boleh berisi karakter kontrol (mis. NUL, tab, baris baru)"
+# Characters that print as nothing, so the letter would read otherwise than the data: format characters (Cf:
+# bidi overrides and isolates, LRM/RLM, zero-width space and joiners, word joiner, BOM, soft hyphen, tags),
+# private-use and unassigned code points, and Unicode's other default-ignorable code points (Hangul fillers,
+# variation selectors, the combining grapheme joiner; DerivedCoreProperties.txt).
+_INVISIBLE_CATEGORIES = frozenset({"Cf", "Co", "Cn"})
+_IGNORABLE = re.compile("[\u034f\u115f\u1160\u17b4\u17b5\u180b-\u180f\u3164\ufe00-\ufe0f\uffa0"
+                        "\U000e0100-\U000e01ef]")
+INVISIBLE_MESSAGE = "tidak boleh berisi karakter tak terlihat atau pengubah arah teks ({code_point})"
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _ISO_TIME = re.compile(r"^\d{2}:\d{2}(:\d{2})?$")
 
@@ -65,6 +74,26 @@ PastDate = Annotated[date, BeforeValidator(_iso_date), AfterValidator(_past_date
 Nik = Annotated[str, BeforeValidator(_nik), Field(min_length=16, max_length=16, pattern=NIK_SHAPE)]
 
 
+def _invisible(char: str) -> bool:
+    return unicodedata.category(char) in _INVISIBLE_CATEGORIES or _IGNORABLE.match(char) is not None
+
+
+def plain_text(value: Any) -> Any:
+    """Text as stored and printed: NFC, every space a plain one; invisible characters refused (non-text passes)."""
+    if not isinstance(value, str):
+        return value  # pydantic's own type check names what it is
+    # NBSP, U+3000 and the other spaces (Zs) look like a space on paper, so they are stored as one.
+    text = "".join(" " if unicodedata.category(c) == "Zs" else c for c in unicodedata.normalize("NFC", value))
+    hidden = next((c for c in text if _invisible(c)), None)
+    if hidden is not None:
+        raise PydanticCustomError("invisible_character", INVISIBLE_MESSAGE, {"code_point": f"U+{ord(hidden):04X}"})
+    return text
+
+
+# Text an operator writes (letter types, village profiles): the same rule, with the file's own length limits.
+PlainText = Annotated[str, BeforeValidator(plain_text)]
+
+
 def _printable(value: str) -> str:
     if _CONTROL.search(value):
         raise PydanticCustomError("control_character", CONTROL_MESSAGE)
@@ -78,16 +107,17 @@ def _text_rules(max_length: int, min_length: int = 1, pattern: str | None = None
 
 
 def Text(max_length: int, min_length: int = 1, pattern: str | None = None) -> Any:  # noqa: N802
-    """A trimmed string with length limits, without control characters (and matching pattern when given)."""
-    return Annotated[str, _text_rules(max_length, min_length, pattern), AfterValidator(_printable)]
+    """A trimmed plain_text with length limits, without control characters (and matching pattern when given)."""
+    return Annotated[str, _text_rules(max_length, min_length, pattern), BeforeValidator(plain_text),
+                     AfterValidator(_printable)]
 
 
 # What Text(n) returns, spelled out for the fixed fields below: a type checker cannot evaluate a call to Text.
-Text40 = Annotated[str, _text_rules(40), AfterValidator(_printable)]
-Text60 = Annotated[str, _text_rules(60), AfterValidator(_printable)]
-Text100 = Annotated[str, _text_rules(100), AfterValidator(_printable)]
-Text200 = Annotated[str, _text_rules(200), AfterValidator(_printable)]
-ReasonText = Annotated[str, _text_rules(500, 3), AfterValidator(_printable)]
+Text40 = Annotated[str, _text_rules(40), BeforeValidator(plain_text), AfterValidator(_printable)]
+Text60 = Annotated[str, _text_rules(60), BeforeValidator(plain_text), AfterValidator(_printable)]
+Text100 = Annotated[str, _text_rules(100), BeforeValidator(plain_text), AfterValidator(_printable)]
+Text200 = Annotated[str, _text_rules(200), BeforeValidator(plain_text), AfterValidator(_printable)]
+ReasonText = Annotated[str, _text_rules(500, 3), BeforeValidator(plain_text), AfterValidator(_printable)]
 
 
 class Sex(StrEnum):
@@ -197,7 +227,8 @@ def _message(error: Any) -> str:
         return template.split(":")[0]
 
 
-_CUSTOM_TYPES = {"nik", "date_format", "time_format", "future_date", "old_date", "value_error", "control_character"}
+_CUSTOM_TYPES = {"nik", "date_format", "time_format", "future_date", "old_date", "value_error", "control_character",
+                 "invisible_character"}
 
 
 def field_errors(exc: ValidationError, prefix: str = "") -> list[FieldError]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import codecs
+import re
 import shutil
 from pathlib import Path
 
@@ -12,6 +14,7 @@ from shared.errors import TemplateError
 from shared.letters.intake.catalog import load_letter_type
 
 SKTM = Settings().templates_dir / "sktm.toml"
+KELAHIRAN = Settings().templates_dir / "kelahiran.toml"
 
 
 def write(tmp_path: Path, name: str, text: str) -> Path:
@@ -43,6 +46,29 @@ def test_broken_toml_and_wrong_file_name(tmp_path: Path) -> None:
     shutil.copy(SKTM, tmp_path / "other.toml")
     with pytest.raises(TemplateError, match="other.toml: field code"):
         load_letter_type(tmp_path / "other.toml")
+
+
+@pytest.mark.parametrize("template, old, new, field, code_point", [
+    (SKTM, 'title = "Surat Keterangan', 'title = "Surat\u200b Keterangan', "title", "U+200B"),
+    (SKTM, "Surat keterangan ini diberikan", "Surat keterangan \u202eini diberikan", "statement.1", "U+202E"),
+    (SKTM, 'label = "Keperluan"', 'label = "Keper\u00adluan"', "fields.0.label", "U+00AD"),
+    (KELAHIRAN, '"Laki-laki"', '"Laki-laki\u2066"', "fields.1.options.L", "U+2066"),
+    (KELAHIRAN, 'L = "Laki-laki"', '"L\u200d" = "Laki-laki"', "fields.1.options.L\u200d.[key]", "U+200D"),
+], ids=["title", "statement", "label", "option label", "option key"])
+def test_a_template_with_an_invisible_character_is_refused_naming_the_field(
+        tmp_path: Path, template: Path, old: str, new: str, field: str, code_point: str) -> None:
+    text = template.read_text(encoding="utf-8")
+    assert old in text
+    message = rf"^{template.name}: field {re.escape(field)}: .*\({re.escape(code_point)}\)"
+    with pytest.raises(TemplateError, match=message):
+        load_letter_type(write(tmp_path, template.name, text.replace(old, new, 1)))
+
+
+def test_template_text_is_kept_composed_and_a_leading_byte_order_mark_is_no_content(tmp_path: Path) -> None:
+    text = SKTM.read_text(encoding="utf-8").replace('label = "Keperluan"', 'label = "Keperlua\u0301n"')
+    path = tmp_path / "sktm.toml"
+    path.write_bytes(codecs.BOM_UTF8 + text.encode())
+    assert load_letter_type(path).field("purpose").label == "Keperlu\u00e1n"
 
 
 def test_init_refuses_a_broken_template(tmp_path: Path) -> None:
