@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
-from flask import Flask, Response, request
-from flask_limiter import ApplicationLimit, Limiter, RequestLimit
+from flask import Flask, Response, current_app, request
+from flask_limiter import Limiter, RequestLimit, RouteLimit
 from flask_limiter.util import get_remote_address
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -46,34 +47,57 @@ def _too_many(detail: str) -> Callable[[RequestLimit], Response]:
     return respond
 
 
-def _counts_status(status: int) -> Callable[[Response], bool]:
-    return lambda response: response.status_code == status
+@dataclass(frozen=True)
+class FailureLimits:
+    """Per-address limits that only failures count; checked where the failure happens."""
+
+    failed_authentication: RouteLimit
+    unknown_token: RouteLimit
 
 
-def make_limiter(app: Flask, settings: Settings) -> Limiter:
-    """Flask-Limiter on app: failed authentication app-wide, unknown verification tokens on /v/."""
-    # Only a 401 is a failed authentication, and only the API answers 401: one application-wide limit
-    # covers every route, present and future. Checked before each request, counted after a 401.
-    failed_auth = ApplicationLimit(settings.auth_failure_limit, scope="auth-failure",
-                                   deduct_when=_counts_status(401), on_breach=_too_many(AUTH_FAILURES))
+def make_limiter(app: Flask, settings: Settings) -> tuple[Limiter, FailureLimits]:
+    """Flask-Limiter on app, with no limit checked before a request: a valid request is always answered."""
+    # Nothing is checked before a request: a limit checked up front refuses valid tokens and health checks
+    # too once an address (a whole office behind carrier-grade NAT) is over it. Each failure is counted
+    # where it happens (count_* below), and only a further failure gets 429.
     redis = settings.ratelimit_storage.startswith(("redis://", "rediss://"))
     limiter = Limiter(
         get_remote_address, app=app, storage_uri=settings.ratelimit_storage, key_prefix="suratdesa-ratelimit",
         storage_options={"socket_connect_timeout": 1, "socket_timeout": 1} if redis else {},
-        application_limits=[failed_auth], headers_enabled=False,
+        headers_enabled=False,
         # Redis down must not take the API down: fall back to per-process counters, and never fail a request.
         in_memory_fallback_enabled=True, swallow_errors=True,
     )
-    verify_misses = limiter.shared_limit(settings.verify_miss_limit, scope="verify-miss",
-                                         deduct_when=_counts_status(404), on_breach=_too_many(VERIFY_MISSES))
-    if "verify" in app.blueprints:  # the public verification pages (services/api/routes/verify.py)
-        verify_misses(app.blueprints["verify"])
-    return limiter
+    limits = FailureLimits(
+        failed_authentication=limiter.shared_limit(settings.auth_failure_limit, scope="auth-failure",
+                                                   on_breach=_too_many(AUTH_FAILURES)),
+        unknown_token=limiter.shared_limit(settings.verify_miss_limit, scope="verify-miss",
+                                           on_breach=_too_many(VERIFY_MISSES)),
+    )
+    return limiter, limits
+
+
+def _limits() -> FailureLimits:
+    return current_app.extensions["suratdesa.limits"]  # type: ignore[no-any-return]
+
+
+# Each limit is entered on a line of its own: Flask-Limiter files a `with` block's limit under the place
+# (file, function, line) it is entered from, so two limits sharing one `with` would take each other's place.
+def count_failed_authentication() -> None:
+    """Count a failed authentication from the client's address; 429 once it is over AUTH_FAILURE_LIMIT."""
+    with _limits().failed_authentication:
+        pass
+
+
+def count_unknown_token() -> None:
+    """Count a lookup of an unknown verification code; 429 once the address is over VERIFY_MISS_LIMIT."""
+    with _limits().unknown_token:
+        pass
 
 
 def register_security(app: Flask, settings: Settings) -> None:
     """Baseline headers on every response; rate limits; client addresses through trusted proxies."""
     app.after_request(_secure_headers)
-    app.extensions["suratdesa.limiter"] = make_limiter(app, settings)
+    app.extensions["suratdesa.limiter"], app.extensions["suratdesa.limits"] = make_limiter(app, settings)
     if settings.trusted_proxy_count:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxy_count)  # type: ignore[method-assign]

@@ -39,9 +39,23 @@ def test_ten_failed_authentications_a_minute_then_429_with_retry_after(api: Api)
         assert bad_token(api, ATTACKER).status_code == 401, attempt
     assert_slowed_down(bad_token(api, ATTACKER))
     assert_slowed_down(from_address(api, ATTACKER, "POST", "/api/v1/letters", json={}))  # no token at all
-    # The address is blocked, not the clients: the same post elsewhere works, and so do others' mistakes.
+    # Only the failures of that address are slowed down: others' mistakes are still answered 401.
     assert from_address(api, OTHER, "GET", "/api/v1/letter-types", "post_a").status_code == 200
     assert bad_token(api, OTHER).status_code == 401
+
+
+def test_over_the_limit_valid_tokens_and_health_checks_from_the_same_address_still_answer(api: Api) -> None:
+    # Carrier-grade NAT: one phone with a stale token must not shut out the office behind the same address.
+    for attempt in range(10):
+        assert bad_token(api, ATTACKER).status_code == 401, attempt
+    assert_slowed_down(bad_token(api, ATTACKER))
+    assert from_address(api, ATTACKER, "GET", "/api/v1/letter-types", "post_a").status_code == 200
+    assert from_address(api, ATTACKER, "GET", "/api/v1/letters", "official").status_code == 200
+    submitted = from_address(api, ATTACKER, "POST", "/api/v1/letters", "post_b", json=api.example())
+    assert submitted.status_code == 202, submitted.get_json()
+    assert from_address(api, ATTACKER, "GET", "/healthz").status_code == 200
+    assert from_address(api, ATTACKER, "GET", "/readyz").status_code == 200
+    assert_slowed_down(bad_token(api, ATTACKER))  # still: valid requests did not reset the count
 
 
 def test_the_limit_is_a_setting(api: Api) -> None:
@@ -72,6 +86,19 @@ def test_unknown_verification_codes_are_limited_to_60_a_minute_genuine_ones_neve
     assert lookup(world, OTHER, UNKNOWN_TOKEN).status_code == 404
     page = from_address(world.api, ATTACKER, "GET", f"/v/{UNKNOWN_TOKEN}")  # a person's browser, too
     assert page.status_code == 429 and page.headers["Retry-After"]
+
+
+def test_over_the_miss_limit_a_genuine_code_from_the_same_address_still_answers(world: World) -> None:
+    # A hospital behind the same address as a guesser (or a badly scanned QR code) keeps checking letters.
+    for guess in range(60):
+        assert lookup(world, HOSPITAL, UNKNOWN_TOKEN[:-2] + f"{guess:02d}").status_code == 404, guess
+    assert_slowed_down(lookup(world, HOSPITAL, UNKNOWN_TOKEN))
+    genuine = lookup(world, HOSPITAL, world.verification_token)
+    assert genuine.status_code == 200 and genuine.get_json()["verdict"] == "SAH"
+    page = from_address(world.api, HOSPITAL, "GET", f"/v/{world.verification_token}")
+    assert page.status_code == 200 and "<strong>SAH</strong>" in page.get_data(as_text=True)
+    assert from_address(world.api, HOSPITAL, "GET", "/healthz").status_code == 200
+    assert_slowed_down(lookup(world, HOSPITAL, UNKNOWN_TOKEN))
 
 
 def test_behind_a_trusted_proxy_each_forwarded_client_is_counted_alone(api: Api) -> None:
