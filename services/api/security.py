@@ -1,4 +1,4 @@
-"""Response headers every answer carries, and rate limits on failed authentication and unknown tokens."""
+"""Response headers every answer carries, and rate limits on failed authentication, unknown tokens, uploads."""
 
 from __future__ import annotations
 
@@ -25,6 +25,8 @@ AUTH_FAILURES = ("Terlalu banyak percobaan dengan token yang tidak berlaku dari 
                  "Coba lagi dalam {wait} detik.")
 VERIFY_MISSES = ("Terlalu banyak pemeriksaan kode surat yang tidak terdaftar dari alamat ini. "
                  "Coba lagi dalam {wait} detik.")
+VERIFY_CHECKS = ("Terlalu banyak berkas yang diunggah untuk diperiksa dari alamat ini. "
+                 "Coba lagi dalam {wait} detik.")
 
 
 def _secure_headers(response: Response) -> Response:
@@ -49,10 +51,11 @@ def _too_many(detail: str) -> Callable[[RequestLimit], Response]:
 
 @dataclass(frozen=True)
 class FailureLimits:
-    """Per-address limits that only failures count; checked where the failure happens."""
+    """Per-address limits on failures (and on uploads to check), counted where they happen."""
 
     failed_authentication: RouteLimit
     unknown_token: RouteLimit
+    upload_check: RouteLimit
 
 
 def make_limiter(app: Flask, settings: Settings) -> tuple[Limiter, FailureLimits]:
@@ -73,6 +76,8 @@ def make_limiter(app: Flask, settings: Settings) -> tuple[Limiter, FailureLimits
                                                    on_breach=_too_many(AUTH_FAILURES)),
         unknown_token=limiter.shared_limit(settings.verify_miss_limit, scope="verify-miss",
                                            on_breach=_too_many(VERIFY_MISSES)),
+        upload_check=limiter.shared_limit(settings.verify_check_limit, scope="verify-check",
+                                          on_breach=_too_many(VERIFY_CHECKS)),
     )
     return limiter, limits
 
@@ -92,6 +97,12 @@ def count_failed_authentication() -> None:
 def count_unknown_token() -> None:
     """Count a lookup of an unknown verification code; 429 once the address is over VERIFY_MISS_LIMIT."""
     with _limits().unknown_token:
+        pass
+
+
+def count_upload_check() -> None:
+    """Count a file uploaded for checking (each is parsed and validated); 429 once over VERIFY_CHECK_LIMIT."""
+    with _limits().upload_check:
         pass
 
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from io import BytesIO
 from typing import Any
 
 import pytest
+from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
 from services.api import create_app
@@ -116,3 +118,28 @@ def test_behind_a_trusted_proxy_each_forwarded_client_is_counted_alone(api: Api)
     spoofed = api.call("GET", "/api/v1/letters", headers={"Authorization": "Bearer x", "X-Forwarded-For": OTHER},
                        environ_base={"REMOTE_ADDR": ATTACKER})
     assert spoofed.status_code == 429
+
+
+def check(client: FlaskClient, token: str, data: bytes, address: str = HOSPITAL) -> TestResponse:
+    files = {"file": (BytesIO(data), "surat.pdf", "application/pdf")}
+    response: TestResponse = client.post(f"/v/{token}/check", data=files, headers={"Accept": "application/json"},
+                                         environ_base={"REMOTE_ADDR": address})
+    return response
+
+
+def test_uploads_to_check_are_limited_per_address_and_lookups_still_answer(world: World) -> None:
+    # Every upload is parsed and its signature validated: each one counts, genuine letter or not.
+    assert Settings(suratdesa_home=world.api.settings.suratdesa_home).verify_check_limit == "20/minute"
+    strict = create_app(world.api.settings.model_copy(update={"verify_check_limit": "3/minute"})).test_client()
+    token = world.verification_token
+    pdf = world.api.call("GET", f"/api/v1/letters/{world.letters['read']}/pdf", "official").data
+    assert [check(strict, token, pdf).status_code for _ in range(2)] == [200, 200]
+    assert check(strict, token, b"bukan surat").status_code == 422  # refused uploads count too
+    over = check(strict, token, pdf)
+    assert_slowed_down(over)
+    assert "berkas yang diunggah" in over.get_json()["detail"]
+    genuine = strict.get(f"/v/{token}", headers={"Accept": "application/json"}, environ_base={"REMOTE_ADDR": HOSPITAL})
+    assert genuine.status_code == 200 and genuine.get_json()["verdict"] == "SAH"
+    assert check(strict, token, pdf, OTHER).get_json()["check"]["identical"] is True  # another address
+    with pytest.raises(ValueError, match="verify_check_limit"):
+        Settings(suratdesa_home=world.api.settings.suratdesa_home, verify_check_limit="20 per fortnight")

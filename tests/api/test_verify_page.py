@@ -6,6 +6,7 @@ import hashlib
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -127,6 +128,35 @@ def check_uploads(stack: Stack, token: str, pdf: bytes) -> None:
     assert friendly.status_code == 422 and "Tidak ada berkas yang diunggah." in friendly.text
 
 
+def new_api_lines(stack: Stack, since: int, timeout: float = 10) -> list[str]:
+    """The API log's lines after offset since, once gunicorn's access line for the upload is among them."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        lines = stack.log("api")[since:].splitlines()
+        if any('"POST /v/[token]/check ' in line for line in lines):
+            return lines
+        time.sleep(0.1)
+    raise AssertionError(f"no access line for the upload:\n{stack.log('api')[since:]}")
+
+
+def check_malformed_uploads(stack: Stack, token: str, pdf: bytes) -> None:
+    """A truncated or garbled PDF: 422 naming the field, in Indonesian, and one log line, no traceback."""
+    for broken in (pdf[:len(pdf) // 2], b"%PDF-1.7\n" + bytes(range(256)) * 16):
+        since = len(stack.log("api"))
+        answer = upload(stack, token, broken, headers=JSON)
+        assert answer.status_code == 422 and answer.headers["Content-Type"] == "application/problem+json"
+        problem = answer.json()
+        assert problem["errors"] == [{"field": "file",
+                                      "message": "berkas PDF rusak, terpotong atau tidak dapat dibaca"}]
+        assert problem["detail"].startswith("Berkas yang diunggah bukan PDF yang utuh.")
+        lines = new_api_lines(stack, since)
+        assert "Traceback" not in "\n".join(lines)
+        about_it = [line for line in lines if '"POST /v/[token]/check ' not in line]
+        assert len(about_it) == 1 and "is not a readable PDF" in about_it[0], lines
+    page = upload(stack, token, pdf[:len(pdf) // 2])  # a person's browser gets the page, with the reason
+    assert page.status_code == 422 and "Berkas yang diunggah bukan PDF yang utuh." in page.text
+
+
 def check_unknown_tokens(stack: Stack, token: str) -> None:
     altered = token[:-1] + ("A" if token[-1] != "A" else "B")
     for wrong in (altered, "bukan-token", "%2e%2e"):
@@ -171,6 +201,7 @@ def test_the_qr_code_leads_to_a_page_that_says_sah_until_the_letter_is_revoked(s
 
     check_issued_page(stack, token, letter, nik)
     check_uploads(stack, token, pdf)
+    check_malformed_uploads(stack, token, pdf)
     check_unknown_tokens(stack, token)
     check_too_large_upload(stack, token)
     assert run_cli(stack.env, "verify", str(path)).strip() == (

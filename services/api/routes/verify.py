@@ -9,7 +9,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from services.api.context import db_session, settings
 from services.api.problems import problem
-from services.api.security import count_unknown_token
+from services.api.security import count_unknown_token, count_upload_check
 from shared.errors import DomainError
 from shared.letters.signing.verification import check_upload, find_by_token, public_view
 from shared.models import Letter, Village
@@ -78,6 +78,7 @@ def page(token: str):  # type: ignore[no-untyped-def]
 @bp.post("/v/<token>/check")
 def check(token: str):  # type: ignore[no-untyped-def]
     """Compare an uploaded PDF with the issued letter and check its signature."""
+    count_upload_check()  # every upload is parsed and validated: each one counts
     found = _letter(token)
     if found is None:
         return _not_found()
