@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import time
 from io import BytesIO
+from pathlib import Path
 from typing import Any
 
 import pytest
+import redis
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
@@ -14,6 +17,7 @@ from shared.config import Settings
 from tests.api.conftest import Api
 from tests.api.test_letters_api import assert_problem
 from tests.api.world import World, build_world
+from tests.conftest import RedisServer, Stack, running_stack
 
 ATTACKER, HOSPITAL, OTHER = "203.0.113.7", "198.51.100.20", "192.0.2.44"
 UNKNOWN_TOKEN = "A" * 43  # the shape of a real token, so the page really looks it up
@@ -143,3 +147,33 @@ def test_uploads_to_check_are_limited_per_address_and_lookups_still_answer(world
     assert check(strict, token, pdf, OTHER).get_json()["check"]["identical"] is True  # another address
     with pytest.raises(ValueError, match="verify_check_limit"):
         Settings(suratdesa_home=world.api.settings.suratdesa_home, verify_check_limit="20 per fortnight")
+
+
+def test_with_redis_down_failures_are_still_limited_in_memory_and_valid_requests_answer(
+        own_redis: RedisServer, tmp_path: Path) -> None:
+    with running_stack(tmp_path / "home", services=False, extra_env={"BROKER_URL": own_redis.url}) as stack:
+        assert [stack.request("GET", "/api/v1/letters", f"tebakan-{n}").status_code for n in range(3)] == [401] * 3
+        counters = redis.Redis(port=own_redis.port).keys("*suratdesa-ratelimit/127.0.0.1/auth-failure*")
+        assert counters, "failures are counted in Redis while it is up"
+        own_redis.stop()
+        # Each of the two gunicorn workers now counts in its own memory: at most twice the limit get 401.
+        failures = [stack.request("GET", "/api/v1/letters", f"tebakan-{n}") for n in range(21)]
+        statuses = [response.status_code for response in failures]
+        assert set(statuses) == {401, 429} and statuses.count(401) <= 20, statuses
+        blocked = next(response for response in failures if response.status_code == 429)
+        assert blocked.headers["Content-Type"] == "application/problem+json"
+        assert 1 <= int(blocked.headers["Retry-After"]) <= 61
+        for _ in range(4):  # whichever worker answers
+            assert stack.request("GET", "/api/v1/letter-types", stack.post_token).status_code == 200
+            assert stack.request("GET", "/healthz").status_code == 200
+        started = time.monotonic()
+        submitted = stack.submit(api_example(stack))
+        assert submitted.status_code == 202 and time.monotonic() - started < 3, submitted.text
+        ready = stack.request("GET", "/readyz")
+        assert ready.status_code == 503 and "broker" in ready.json()["detail"]  # the broker really is down
+        own_redis.start()  # so the worker and sweeper stop cleanly
+
+
+def api_example(stack: Stack) -> dict[str, Any]:
+    types = stack.request("GET", "/api/v1/letter-types", stack.post_token).json()
+    return next(t["example"] for t in types if t["code"] == "sktm")  # type: ignore[no-any-return]
