@@ -58,8 +58,8 @@ class FailureLimits:
     upload_check: RouteLimit
 
 
-def make_limiter(app: Flask, settings: Settings) -> tuple[Limiter, FailureLimits]:
-    """Flask-Limiter on app, with no limit checked before a request: a valid request is always answered."""
+def make_limits(app: Flask, settings: Settings) -> FailureLimits:
+    """Flask-Limiter on app, and the limits that count failures (and uploads) per client address."""
     # Nothing is checked before a request: a limit checked up front refuses valid tokens and health checks
     # too once an address (a whole office behind carrier-grade NAT) is over it. Each failure is counted
     # where it happens (count_* below), and only a further failure gets 429.
@@ -71,7 +71,7 @@ def make_limiter(app: Flask, settings: Settings) -> tuple[Limiter, FailureLimits
         # Redis down must not take the API down: fall back to per-process counters, and never fail a request.
         in_memory_fallback_enabled=True, swallow_errors=True,
     )
-    limits = FailureLimits(
+    return FailureLimits(
         failed_authentication=limiter.shared_limit(settings.auth_failure_limit, scope="auth-failure",
                                                    on_breach=_too_many(AUTH_FAILURES)),
         unknown_token=limiter.shared_limit(settings.verify_miss_limit, scope="verify-miss",
@@ -79,7 +79,6 @@ def make_limiter(app: Flask, settings: Settings) -> tuple[Limiter, FailureLimits
         upload_check=limiter.shared_limit(settings.verify_check_limit, scope="verify-check",
                                           on_breach=_too_many(VERIFY_CHECKS)),
     )
-    return limiter, limits
 
 
 def _limits() -> FailureLimits:
@@ -87,7 +86,8 @@ def _limits() -> FailureLimits:
 
 
 # Each limit is entered on a line of its own: Flask-Limiter files a `with` block's limit under the place
-# (file, function, line) it is entered from, so two limits sharing one `with` would take each other's place.
+# (file, function, line) it is entered from, so two limits entered from one line could, in threads running
+# at once, each be checked as the other.
 def count_failed_authentication() -> None:
     """Count a failed authentication from the client's address; 429 once it is over AUTH_FAILURE_LIMIT."""
     with _limits().failed_authentication:
@@ -109,6 +109,6 @@ def count_upload_check() -> None:
 def register_security(app: Flask, settings: Settings) -> None:
     """Baseline headers on every response; rate limits; client addresses through trusted proxies."""
     app.after_request(_secure_headers)
-    app.extensions["suratdesa.limiter"], app.extensions["suratdesa.limits"] = make_limiter(app, settings)
+    app.extensions["suratdesa.limits"] = make_limits(app, settings)
     if settings.trusted_proxy_count:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxy_count)  # type: ignore[method-assign]
