@@ -57,15 +57,17 @@ class Settings(BaseSettings):
     # Further CA certificates (PEM) that verification trusts, e.g. the BSrE root.
     trusted_ca_files: list[Path] = Field(default_factory=list)
     # Rate limits per client address (Flask-Limiter syntax); only failures count: answers 401 on the API,
-    # and 404 (unknown token) on the verification pages.
+    # and 404 (unknown token) on the verification pages. Uploads to check a file all count (each one is
+    # parsed and its signature validated).
     auth_failure_limit: str = "10/minute"
     verify_miss_limit: str = "60/minute"
+    verify_check_limit: str = "20/minute"
     # Where the rate-limit counters live; by default the broker's Redis, else each process's memory.
     ratelimit_storage_url: str | None = None
     # Reverse proxies in front of the API that append to X-Forwarded-For; 0 trusts the peer address only.
     trusted_proxy_count: int = Field(default=0, ge=0, le=5)
 
-    @field_validator("auth_failure_limit", "verify_miss_limit")
+    @field_validator("auth_failure_limit", "verify_miss_limit", "verify_check_limit")
     @classmethod
     def _valid_rate_limit(cls, value: str) -> str:
         parse_rate_limit(value)  # raises ValueError on e.g. "10 per fortnight"; Flask-Limiter would only log

@@ -1,12 +1,13 @@
-"""Response headers every answer carries, and rate limits on failed authentication and unknown tokens."""
+"""Response headers every answer carries, and rate limits on failed authentication, unknown tokens, uploads."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
-from flask import Flask, Response, request
-from flask_limiter import ApplicationLimit, Limiter, RequestLimit
+from flask import Flask, Response, current_app, request
+from flask_limiter import Limiter, RequestLimit, RouteLimit
 from flask_limiter.util import get_remote_address
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -23,6 +24,8 @@ DEFAULT_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form
 AUTH_FAILURES = ("Terlalu banyak percobaan dengan token yang tidak berlaku dari alamat ini. "
                  "Coba lagi dalam {wait} detik.")
 VERIFY_MISSES = ("Terlalu banyak pemeriksaan kode surat yang tidak terdaftar dari alamat ini. "
+                 "Coba lagi dalam {wait} detik.")
+VERIFY_CHECKS = ("Terlalu banyak berkas yang diunggah untuk diperiksa dari alamat ini. "
                  "Coba lagi dalam {wait} detik.")
 
 
@@ -46,34 +49,66 @@ def _too_many(detail: str) -> Callable[[RequestLimit], Response]:
     return respond
 
 
-def _counts_status(status: int) -> Callable[[Response], bool]:
-    return lambda response: response.status_code == status
+@dataclass(frozen=True)
+class FailureLimits:
+    """Per-address limits on failures (and on uploads to check), counted where they happen."""
+
+    failed_authentication: RouteLimit
+    unknown_token: RouteLimit
+    upload_check: RouteLimit
 
 
-def make_limiter(app: Flask, settings: Settings) -> Limiter:
-    """Flask-Limiter on app: failed authentication app-wide, unknown verification tokens on /v/."""
-    # Only a 401 is a failed authentication, and only the API answers 401: one application-wide limit
-    # covers every route, present and future. Checked before each request, counted after a 401.
-    failed_auth = ApplicationLimit(settings.auth_failure_limit, scope="auth-failure",
-                                   deduct_when=_counts_status(401), on_breach=_too_many(AUTH_FAILURES))
+def make_limits(app: Flask, settings: Settings) -> FailureLimits:
+    """Flask-Limiter on app, and the limits that count failures (and uploads) per client address."""
+    # Nothing is checked before a request: a limit checked up front refuses valid tokens and health checks
+    # too once an address (a whole office behind carrier-grade NAT) is over it. Each failure is counted
+    # where it happens (count_* below), and only a further failure gets 429.
     redis = settings.ratelimit_storage.startswith(("redis://", "rediss://"))
     limiter = Limiter(
         get_remote_address, app=app, storage_uri=settings.ratelimit_storage, key_prefix="suratdesa-ratelimit",
         storage_options={"socket_connect_timeout": 1, "socket_timeout": 1} if redis else {},
-        application_limits=[failed_auth], headers_enabled=False,
+        headers_enabled=False,
         # Redis down must not take the API down: fall back to per-process counters, and never fail a request.
         in_memory_fallback_enabled=True, swallow_errors=True,
     )
-    verify_misses = limiter.shared_limit(settings.verify_miss_limit, scope="verify-miss",
-                                         deduct_when=_counts_status(404), on_breach=_too_many(VERIFY_MISSES))
-    if "verify" in app.blueprints:  # the public verification pages (services/api/routes/verify.py)
-        verify_misses(app.blueprints["verify"])
-    return limiter
+    return FailureLimits(
+        failed_authentication=limiter.shared_limit(settings.auth_failure_limit, scope="auth-failure",
+                                                   on_breach=_too_many(AUTH_FAILURES)),
+        unknown_token=limiter.shared_limit(settings.verify_miss_limit, scope="verify-miss",
+                                           on_breach=_too_many(VERIFY_MISSES)),
+        upload_check=limiter.shared_limit(settings.verify_check_limit, scope="verify-check",
+                                          on_breach=_too_many(VERIFY_CHECKS)),
+    )
+
+
+def _limits() -> FailureLimits:
+    return current_app.extensions["suratdesa.limits"]  # type: ignore[no-any-return]
+
+
+# Each limit is entered on a line of its own: Flask-Limiter files a `with` block's limit under the place
+# (file, function, line) it is entered from, so two limits entered from one line could, in threads running
+# at once, each be checked as the other.
+def count_failed_authentication() -> None:
+    """Count a failed authentication from the client's address; 429 once it is over AUTH_FAILURE_LIMIT."""
+    with _limits().failed_authentication:
+        pass
+
+
+def count_unknown_token() -> None:
+    """Count a lookup of an unknown verification code; 429 once the address is over VERIFY_MISS_LIMIT."""
+    with _limits().unknown_token:
+        pass
+
+
+def count_upload_check() -> None:
+    """Count a file uploaded for checking (each is parsed and validated); 429 once over VERIFY_CHECK_LIMIT."""
+    with _limits().upload_check:
+        pass
 
 
 def register_security(app: Flask, settings: Settings) -> None:
     """Baseline headers on every response; rate limits; client addresses through trusted proxies."""
     app.after_request(_secure_headers)
-    app.extensions["suratdesa.limiter"] = make_limiter(app, settings)
+    app.extensions["suratdesa.limits"] = make_limits(app, settings)
     if settings.trusted_proxy_count:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxy_count)  # type: ignore[method-assign]

@@ -49,7 +49,7 @@ class Target:
 def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
     """The app on a fresh home, an official's token; limits generous enough for the fuzzer's 401 probes."""
     app_settings = Settings(suratdesa_home=Path(tmp_path_factory.mktemp("fuzz")), auth_failure_limit="10000/minute",
-                            verify_miss_limit="10000/minute")
+                            verify_miss_limit="10000/minute", verify_check_limit="10000/minute")
     upgrade_schema(app_settings)
     with session_scope(app_settings) as session:
         village = ensure_demo_village(session)

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import time
+from io import BytesIO
+from pathlib import Path
 from typing import Any
 
 import pytest
+import redis
+from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
 from services.api import create_app
@@ -12,6 +17,7 @@ from shared.config import Settings
 from tests.api.conftest import Api
 from tests.api.test_letters_api import assert_problem
 from tests.api.world import World, build_world
+from tests.conftest import RedisServer, Stack, running_stack
 
 ATTACKER, HOSPITAL, OTHER = "203.0.113.7", "198.51.100.20", "192.0.2.44"
 UNKNOWN_TOKEN = "A" * 43  # the shape of a real token, so the page really looks it up
@@ -39,9 +45,23 @@ def test_ten_failed_authentications_a_minute_then_429_with_retry_after(api: Api)
         assert bad_token(api, ATTACKER).status_code == 401, attempt
     assert_slowed_down(bad_token(api, ATTACKER))
     assert_slowed_down(from_address(api, ATTACKER, "POST", "/api/v1/letters", json={}))  # no token at all
-    # The address is blocked, not the clients: the same post elsewhere works, and so do others' mistakes.
+    # Only the failures of that address are slowed down: others' mistakes are still answered 401.
     assert from_address(api, OTHER, "GET", "/api/v1/letter-types", "post_a").status_code == 200
     assert bad_token(api, OTHER).status_code == 401
+
+
+def test_over_the_limit_valid_tokens_and_health_checks_from_the_same_address_still_answer(api: Api) -> None:
+    # Carrier-grade NAT: one phone with a stale token must not shut out the office behind the same address.
+    for attempt in range(10):
+        assert bad_token(api, ATTACKER).status_code == 401, attempt
+    assert_slowed_down(bad_token(api, ATTACKER))
+    assert from_address(api, ATTACKER, "GET", "/api/v1/letter-types", "post_a").status_code == 200
+    assert from_address(api, ATTACKER, "GET", "/api/v1/letters", "official").status_code == 200
+    submitted = from_address(api, ATTACKER, "POST", "/api/v1/letters", "post_b", json=api.example())
+    assert submitted.status_code == 202, submitted.get_json()
+    assert from_address(api, ATTACKER, "GET", "/healthz").status_code == 200
+    assert from_address(api, ATTACKER, "GET", "/readyz").status_code == 200
+    assert_slowed_down(bad_token(api, ATTACKER))  # still: valid requests did not reset the count
 
 
 def test_the_limit_is_a_setting(api: Api) -> None:
@@ -74,6 +94,19 @@ def test_unknown_verification_codes_are_limited_to_60_a_minute_genuine_ones_neve
     assert page.status_code == 429 and page.headers["Retry-After"]
 
 
+def test_over_the_miss_limit_a_genuine_code_from_the_same_address_still_answers(world: World) -> None:
+    # A hospital behind the same address as a guesser (or a badly scanned QR code) keeps checking letters.
+    for guess in range(60):
+        assert lookup(world, HOSPITAL, UNKNOWN_TOKEN[:-2] + f"{guess:02d}").status_code == 404, guess
+    assert_slowed_down(lookup(world, HOSPITAL, UNKNOWN_TOKEN))
+    genuine = lookup(world, HOSPITAL, world.verification_token)
+    assert genuine.status_code == 200 and genuine.get_json()["verdict"] == "SAH"
+    page = from_address(world.api, HOSPITAL, "GET", f"/v/{world.verification_token}")
+    assert page.status_code == 200 and "<strong>SAH</strong>" in page.get_data(as_text=True)
+    assert from_address(world.api, HOSPITAL, "GET", "/healthz").status_code == 200
+    assert_slowed_down(lookup(world, HOSPITAL, UNKNOWN_TOKEN))
+
+
 def test_behind_a_trusted_proxy_each_forwarded_client_is_counted_alone(api: Api) -> None:
     proxied = create_app(api.settings.model_copy(update={"trusted_proxy_count": 1, "auth_failure_limit": "2/minute"}))
     client = proxied.test_client()
@@ -89,3 +122,58 @@ def test_behind_a_trusted_proxy_each_forwarded_client_is_counted_alone(api: Api)
     spoofed = api.call("GET", "/api/v1/letters", headers={"Authorization": "Bearer x", "X-Forwarded-For": OTHER},
                        environ_base={"REMOTE_ADDR": ATTACKER})
     assert spoofed.status_code == 429
+
+
+def check(client: FlaskClient, token: str, data: bytes, address: str = HOSPITAL) -> TestResponse:
+    files = {"file": (BytesIO(data), "surat.pdf", "application/pdf")}
+    response: TestResponse = client.post(f"/v/{token}/check", data=files, headers={"Accept": "application/json"},
+                                         environ_base={"REMOTE_ADDR": address})
+    return response
+
+
+def test_uploads_to_check_are_limited_per_address_and_lookups_still_answer(world: World) -> None:
+    # Every upload is parsed and its signature validated: each one counts, genuine letter or not.
+    assert Settings(suratdesa_home=world.api.settings.suratdesa_home).verify_check_limit == "20/minute"
+    strict = create_app(world.api.settings.model_copy(update={"verify_check_limit": "3/minute"})).test_client()
+    token = world.verification_token
+    pdf = world.api.call("GET", f"/api/v1/letters/{world.letters['read']}/pdf", "official").data
+    assert [check(strict, token, pdf).status_code for _ in range(2)] == [200, 200]
+    assert check(strict, token, b"bukan surat").status_code == 422  # refused uploads count too
+    over = check(strict, token, pdf)
+    assert_slowed_down(over)
+    assert "berkas yang diunggah" in over.get_json()["detail"]
+    genuine = strict.get(f"/v/{token}", headers={"Accept": "application/json"}, environ_base={"REMOTE_ADDR": HOSPITAL})
+    assert genuine.status_code == 200 and genuine.get_json()["verdict"] == "SAH"
+    assert check(strict, token, pdf, OTHER).get_json()["check"]["identical"] is True  # another address
+    with pytest.raises(ValueError, match="verify_check_limit"):
+        Settings(suratdesa_home=world.api.settings.suratdesa_home, verify_check_limit="20 per fortnight")
+
+
+def test_with_redis_down_failures_are_still_limited_in_memory_and_valid_requests_answer(
+        own_redis: RedisServer, tmp_path: Path) -> None:
+    with running_stack(tmp_path / "home", services=False, extra_env={"BROKER_URL": own_redis.url}) as stack:
+        assert [stack.request("GET", "/api/v1/letters", f"tebakan-{n}").status_code for n in range(3)] == [401] * 3
+        counters = redis.Redis(port=own_redis.port).keys("*suratdesa-ratelimit/127.0.0.1/auth-failure*")
+        assert counters, "failures are counted in Redis while it is up"
+        own_redis.stop()
+        # Each of the two gunicorn workers now counts in its own memory: at most twice the limit get 401.
+        failures = [stack.request("GET", "/api/v1/letters", f"tebakan-{n}") for n in range(21)]
+        statuses = [response.status_code for response in failures]
+        assert set(statuses) == {401, 429} and statuses.count(401) <= 20, statuses
+        blocked = next(response for response in failures if response.status_code == 429)
+        assert blocked.headers["Content-Type"] == "application/problem+json"
+        assert 1 <= int(blocked.headers["Retry-After"]) <= 61
+        for _ in range(4):  # whichever worker answers
+            assert stack.request("GET", "/api/v1/letter-types", stack.post_token).status_code == 200
+            assert stack.request("GET", "/healthz").status_code == 200
+        started = time.monotonic()
+        submitted = stack.submit(api_example(stack))
+        assert submitted.status_code == 202 and time.monotonic() - started < 3, submitted.text
+        ready = stack.request("GET", "/readyz")
+        assert ready.status_code == 503 and "broker" in ready.json()["detail"]  # the broker really is down
+        own_redis.start()  # so the worker and sweeper stop cleanly
+
+
+def api_example(stack: Stack) -> dict[str, Any]:
+    types = stack.request("GET", "/api/v1/letter-types", stack.post_token).json()
+    return next(t["example"] for t in types if t["code"] == "sktm")  # type: ignore[no-any-return]

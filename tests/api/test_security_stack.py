@@ -199,6 +199,13 @@ def test_genuine_codes_never_count_but_guessing_codes_is_stopped_with_429(stack:
     if shared_counters(stack):
         assert [response.status_code for response in responses] == [404] * 60 + [429]  # genuine ones did not count
     assert "Coba lagi dalam" in first_429(responses).json()["detail"]
+    # Over the limit, whichever worker answers: a genuine code still shows its letter, an unknown one is 429.
+    for _ in range(4):
+        assert requests.get(genuine, timeout=10).status_code == 200
+        assert requests.get(genuine, headers={"Accept": "application/json"}, timeout=10).json()["verdict"] in {
+            "SAH", "DICABUT"}
+    if shared_counters(stack):
+        assert {stack.request("GET", f"/v/{UNKNOWN_TOKEN}").status_code for _ in range(4)} == {429}
 
 
 def test_repeated_failed_authentication_is_stopped_with_429(stack: Stack) -> None:
@@ -206,5 +213,12 @@ def test_repeated_failed_authentication_is_stopped_with_429(stack: Stack) -> Non
     responses = [stack.request("GET", "/api/v1/letters", f"tebakan-{n}") for n in range(attempts)]
     if shared_counters(stack):
         refused_after(responses, 401, 10)
-        assert stack.request("GET", "/api/v1/letter-types", stack.post_token).status_code == 429  # the address
     first_429(responses)
+    # Only the failures are refused: the post behind the same address (one NAT) is still answered, on
+    # either worker, and so are health checks; a wrong token stays refused (on Redis, by every worker).
+    for _ in range(4):
+        assert stack.request("GET", "/api/v1/letter-types", stack.post_token).status_code == 200
+        assert stack.request("GET", "/api/v1/letters", stack.official_token).status_code == 200
+        assert stack.request("GET", "/healthz").status_code == 200
+    if shared_counters(stack):
+        assert {stack.request("GET", "/api/v1/letters", f"tebakan-x{n}").status_code for n in range(4)} == {429}

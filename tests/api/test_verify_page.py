@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import re
+import resource
 import subprocess
 import sys
+import time
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +19,8 @@ from PIL import Image
 from services.api import create_app
 from shared.config import Settings
 from shared.db import get_engine
+from tests.api.conftest import Api
+from tests.api.world import build_world
 from tests.conftest import ROOT, Stack, run_cli
 
 NOT_FOUND_LINE = "Surat tidak terdaftar di sistem desa"
@@ -127,6 +132,35 @@ def check_uploads(stack: Stack, token: str, pdf: bytes) -> None:
     assert friendly.status_code == 422 and "Tidak ada berkas yang diunggah." in friendly.text
 
 
+def new_api_lines(stack: Stack, since: int, timeout: float = 10) -> list[str]:
+    """The API log's lines after offset since, once gunicorn's access line for the upload is among them."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        lines = stack.log("api")[since:].splitlines()
+        if any('"POST /v/[token]/check ' in line for line in lines):
+            return lines
+        time.sleep(0.1)
+    raise AssertionError(f"no access line for the upload:\n{stack.log('api')[since:]}")
+
+
+def check_malformed_uploads(stack: Stack, token: str, pdf: bytes) -> None:
+    """A truncated or garbled PDF: 422 naming the field, in Indonesian, and one log line, no traceback."""
+    for broken in (pdf[:len(pdf) // 2], b"%PDF-1.7\n" + bytes(range(256)) * 16):
+        since = len(stack.log("api"))
+        answer = upload(stack, token, broken, headers=JSON)
+        assert answer.status_code == 422 and answer.headers["Content-Type"] == "application/problem+json"
+        problem = answer.json()
+        assert problem["errors"] == [{"field": "file",
+                                      "message": "berkas PDF rusak, terpotong atau tidak dapat dibaca"}]
+        assert problem["detail"].startswith("Berkas yang diunggah bukan PDF yang utuh.")
+        lines = new_api_lines(stack, since)
+        assert "Traceback" not in "\n".join(lines)
+        about_it = [line for line in lines if '"POST /v/[token]/check ' not in line]
+        assert len(about_it) == 1 and "is not a readable PDF" in about_it[0], lines
+    page = upload(stack, token, pdf[:len(pdf) // 2])  # a person's browser gets the page, with the reason
+    assert page.status_code == 422 and "Berkas yang diunggah bukan PDF yang utuh." in page.text
+
+
 def check_unknown_tokens(stack: Stack, token: str) -> None:
     altered = token[:-1] + ("A" if token[-1] != "A" else "B")
     for wrong in (altered, "bukan-token", "%2e%2e"):
@@ -171,6 +205,7 @@ def test_the_qr_code_leads_to_a_page_that_says_sah_until_the_letter_is_revoked(s
 
     check_issued_page(stack, token, letter, nik)
     check_uploads(stack, token, pdf)
+    check_malformed_uploads(stack, token, pdf)
     check_unknown_tokens(stack, token)
     check_too_large_upload(stack, token)
     assert run_cli(stack.env, "verify", str(path)).strip() == (
@@ -192,3 +227,32 @@ def test_the_qr_code_leads_to_a_page_that_says_sah_until_the_letter_is_revoked(s
     assert after.returncode == 1, after
     assert after.stdout.startswith(f"DICABUT: {letter['number']} (Surat Keterangan Tidak Mampu) dicabut pada ")
     assert "Data pemohon keliru" in after.stdout
+
+
+def xref_bomb(decoded_mib: int) -> bytes:
+    """A small PDF whose cross-reference stream inflates to decoded_mib MiB of zeros when decoded."""
+    head = b"%PDF-1.7\n"
+    catalog = b"1 0 obj\n<< /Type /Catalog /Pages 2 0 R >>\nendobj\n"
+    pages = b"2 0 obj\n<< /Type /Pages /Kids [] /Count 0 >>\nendobj\n"
+    offsets = [len(head), len(head) + len(catalog), len(head) + len(catalog) + len(pages)]
+    rows = bytes([0, 0, 0, 0, 0, 255]) + b"".join(bytes([1]) + at.to_bytes(4, "big") + bytes([0]) for at in offsets)
+    deflate = zlib.compressobj(9)
+    data = deflate.compress(rows) + b"".join(deflate.compress(bytes(1024 * 1024)) for _ in range(decoded_mib))
+    data += deflate.flush()
+    xref = (b"3 0 obj\n<< /Type /XRef /Size 4 /W [1 4 1] /Root 1 0 R /Filter /FlateDecode /Length %d >>\nstream\n"
+            % len(data)) + data + b"\nendstream\nendobj\n"
+    return head + catalog + pages + xref + b"startxref\n%d\n%%%%EOF\n" % offsets[2]
+
+
+def test_a_pdf_bomb_is_refused_as_unreadable_without_being_inflated(api: Api) -> None:
+    world = build_world(api)
+    bomb = xref_bomb(decoded_mib=512)
+    assert len(bomb) < 1024 * 1024  # within the upload limit: a real attack
+    before, started = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, time.monotonic()
+    # A body built by hand, as in check_too_large_upload: werkzeug's encoder leaves its spool file open.
+    body = b'--b\r\nContent-Disposition: form-data; name="file"; filename="surat.pdf"\r\n\r\n' + bomb + b"\r\n--b--\r\n"
+    answer = api.call("POST", f"/v/{world.verification_token}/check", headers=JSON, data=body,
+                      content_type="multipart/form-data; boundary=b")
+    took, grew_mib = time.monotonic() - started, (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
+    assert answer.status_code == 422 and answer.get_json()["errors"][0]["field"] == "file"
+    assert took < 3 and grew_mib < 100, (took, grew_mib)  # 512 MiB were never decoded

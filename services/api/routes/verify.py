@@ -9,6 +9,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from services.api.context import db_session, settings
 from services.api.problems import problem
+from services.api.security import count_unknown_token, count_upload_check
 from shared.errors import DomainError
 from shared.letters.signing.verification import check_upload, find_by_token, public_view
 from shared.models import Letter, Village
@@ -51,6 +52,7 @@ def _letter(token: str) -> tuple[Letter, Village] | None:
 
 
 def _not_found() -> Response | tuple[str, int]:
+    count_unknown_token()  # only unknown codes count: a genuine one is always answered
     if _wants_json():
         return problem(404, "Surat tidak ditemukan", NOT_FOUND, slug="letter-not-found")
     return render_template("verify/not_found.html", explanation=NOT_FOUND), 404
@@ -76,6 +78,7 @@ def page(token: str):  # type: ignore[no-untyped-def]
 @bp.post("/v/<token>/check")
 def check(token: str):  # type: ignore[no-untyped-def]
     """Compare an uploaded PDF with the issued letter and check its signature."""
+    count_upload_check()  # every upload is parsed and validated: each one counts
     found = _letter(token)
     if found is None:
         return _not_found()

@@ -155,6 +155,18 @@ def require_pdf(data: bytes | None) -> bytes:
     return data
 
 
+def require_readable_pdf(pdf: bytes, letter: Letter) -> None:
+    """ValidationFailed on the `file` field, logged in one line, when the upload cannot be read as a PDF."""
+    try:
+        _ = PdfFileReader(BytesIO(pdf)).embedded_signatures  # reading the signature fields is the check
+    except Exception as error:  # pyHanko raises many types on malformed input (and PdfDecodeLimitError on bombs)
+        # The caller's mistake, not ours: one line, no traceback, and nothing of the file's content.
+        log.warning("upload checked against letter %s is not a readable PDF (%s)", letter.id, type(error).__name__)
+        raise ValidationFailed([FieldError("file", "berkas PDF rusak, terpotong atau tidak dapat dibaca")],
+                               "Berkas yang diunggah bukan PDF yang utuh. Unggah berkas PDF surat "
+                               "seperti yang diterima dari kantor desa.") from None
+
+
 def check_signature(data: bytes, settings: Settings) -> SignatureCheck:
     """The file's signature checked against the deployment's trust roots."""
     return validate_signed_pdf(data, trust_roots(settings.keys_dir, settings.trusted_ca_files,
@@ -164,6 +176,7 @@ def check_signature(data: bytes, settings: Settings) -> SignatureCheck:
 def check_upload(letter: Letter, data: bytes | None, settings: Settings) -> UploadCheck:
     """Whether an uploaded PDF is byte for byte the issued letter, and whether its signature holds."""
     pdf = require_pdf(data)
+    require_readable_pdf(pdf, letter)
     digest = hashlib.sha256(pdf).hexdigest()
     return UploadCheck(sha256=digest, identical=digest == letter.pdf_sha256, signature=check_signature(pdf, settings))
 
