@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
-from zoneinfo import ZoneInfo
 
 from limits import parse as parse_rate_limit
 from pydantic import BaseModel, Field, SecretStr, field_validator
@@ -31,8 +29,6 @@ class Settings(BaseSettings):
     database_url: str | None = None
     broker_url: str | None = None
     public_base_url: str = "http://127.0.0.1:8000"
-    # Letters are dated in the village's local time (WIB by default).
-    letter_timezone: str = "Asia/Jakarta"
     letter_templates_dir: Path | None = None
     # Worker limits; the Redis visibility timeout is derived from them (see shared.queue).
     task_soft_time_limit: int = 60
@@ -103,10 +99,6 @@ class Settings(BaseSettings):
         if self.letter_templates_dir:
             return self.letter_templates_dir.resolve()
         return Path(__file__).resolve().parent.parent / "templates" / "letters"
-
-    def today(self) -> date:
-        """Today's date where the letters are signed."""
-        return datetime.now(ZoneInfo(self.letter_timezone)).date()
 
     @property
     def is_production(self) -> bool:
