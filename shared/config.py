@@ -10,6 +10,8 @@ from limits import parse as parse_rate_limit
 from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from shared.letters.workflow.numbering import check_number_pattern
+
 
 class VillageKey(BaseModel):
     """A village's production signing key: a PKCS#12 file (e.g. from BSrE) and its password."""
@@ -45,7 +47,7 @@ class Settings(BaseSettings):
     sweep_batch: int = Field(default=200, ge=1)
     idempotency_key_hours: int = Field(default=72, ge=72)
     # Letter numbers: the pattern's placeholders are classification, seq, village_code, roman_month,
-    # month and year. A village profile may override it.
+    # month and year; checked like a village profile's. A village profile may override it.
     number_pattern: str = "{classification}/{seq:03d}/{village_code}/{roman_month}/{year}"
     # Production keys per village code, as JSON: {"Ds.Cjk": {"pkcs12": "/keys/cjk.p12", "password": "..."}}.
     # A village without one signs with a key from the deployment's development CA.
@@ -66,6 +68,11 @@ class Settings(BaseSettings):
     def _valid_rate_limit(cls, value: str) -> str:
         parse_rate_limit(value)  # raises ValueError on e.g. "10 per fortnight"; Flask-Limiter would only log
         return value
+
+    @field_validator("number_pattern")
+    @classmethod
+    def _valid_number_pattern(cls, pattern: str) -> str:
+        return check_number_pattern(pattern)
 
     @cached_property
     def home(self) -> Path:

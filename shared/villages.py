@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 from sqlmodel import Session, select
 
 from shared.errors import ProfileError
-from shared.letters.workflow.numbering import format_number
+from shared.letters.workflow.numbering import check_number_pattern
 from shared.models import Village, as_utc, utcnow
 from shared.tomlfiles import load_toml_model
 
@@ -76,16 +76,7 @@ class VillageProfile(BaseModel):
     @field_validator("number_pattern")
     @classmethod
     def _pattern_formats(cls, pattern: str | None) -> str | None:
-        if pattern is None:
-            return None
-        if "{seq" not in pattern or "{year" not in pattern:
-            raise ValueError("needs {seq...} and {year}: numbers must differ within and across years")
-        try:
-            format_number(pattern, classification="401", seq=1, village_code="Ds.X", on=date(2026, 1, 1))
-        except (KeyError, IndexError, ValueError) as exc:
-            raise ValueError(f"cannot be formatted ({exc!r}); placeholders: classification, seq, "
-                             "village_code, roman_month, month, year") from None
-        return pattern
+        return None if pattern is None else check_number_pattern(pattern)
 
     @field_validator("sequence")
     @classmethod

@@ -16,7 +16,7 @@ from shared.letters.documents.letter_pdf import render_letter
 from shared.letters.intake.catalog import load_catalog
 from shared.letters.signing.signatures import DEFAULT_REASON, VillageSigner, load_signer, sign_pdf
 from shared.letters.workflow.events import record_event
-from shared.letters.workflow.numbering import ALL_TYPES, format_number, next_sequence
+from shared.letters.workflow.numbering import new_number
 from shared.letters.workflow.states import Status, transition
 from shared.models import Letter, Village, as_utc, utcnow
 from shared.storage import LetterFiles
@@ -61,23 +61,23 @@ def issue_letter(*, session: Session, settings: Settings, letter_id: uuid.UUID, 
     village = get_existing(session, Village, letter.village_id)
     letter_type = load_catalog(settings.templates_dir).types[letter.type]
     today, token = village_today(village, now=now), secrets.token_urlsafe(32)
-    # "per_type" counts per classification code: types sharing one (domisili and pengantar, 470) would
-    # otherwise both take 470/001 and collide
-    scope = ALL_TYPES if village_profile(village).sequence == "shared" else letter_type.classification
-    seq = next_sequence(session, village_id=saved_id(village), scope=scope, year=today.year)
-    number = format_number(number_pattern(settings, village), classification=letter_type.classification, seq=seq,
-                           village_code=village.code, on=today)
+    profile = village_profile(village)
+    numbered = new_number(session, village_id=saved_id(village), village_code=village.code,
+                          pattern=number_pattern(settings, village),
+                          shared_sequence=profile.sequence == "shared", classification=letter_type.classification,
+                          on=today)
     rendered = render_letter(letter_type=letter_type, village=village, applicant=letter.applicant,
-                             fields=letter.fields, letter_date=today, number=number,
+                             fields=letter.fields, letter_date=today, number=numbered.number,
                              verification_url=verification_url(settings, token))
-    key = village_signer(settings, village)
+    key, number = village_signer(settings, village), numbered.number
     pdf = sign_pdf(rendered.pdf, key, reason=f"{DEFAULT_REASON}: {letter_type.title} {number}",
                    location=f"Desa {village.name}")
     # kept with the signer, so the public page need not parse the stored PDF on every scan
     signer = {**rendered.signer, "development_certificate": key.is_development}
     digest = hashlib.sha256(pdf).hexdigest()
     LetterFiles(settings).write(letter.id, "issued", pdf)
-    letter.number, letter.number_scope, letter.number_year, letter.number_seq = number, scope, today.year, seq
+    letter.number, letter.number_scope, letter.number_seq = number, numbered.scope, numbered.seq
+    letter.number_year = today.year
     letter.verification_token, letter.signer, letter.pdf_sha256 = token, signer, digest
     letter.issued_at = as_utc(now) or utcnow()
     session.add(letter)
