@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
 from functools import cache, cached_property
 from pathlib import Path
 from typing import Literal
-from zoneinfo import ZoneInfo
 
 from limits import parse as parse_rate_limit
 from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from shared.letters.workflow.numbering import check_number_pattern
 
 
 class VillageKey(BaseModel):
@@ -31,8 +31,6 @@ class Settings(BaseSettings):
     database_url: str | None = None
     broker_url: str | None = None
     public_base_url: str = "http://127.0.0.1:8000"
-    # Letters are dated in the village's local time (WIB by default).
-    letter_timezone: str = "Asia/Jakarta"
     letter_templates_dir: Path | None = None
     # Worker limits; the Redis visibility timeout is derived from them (see shared.queue).
     task_soft_time_limit: int = 60
@@ -49,7 +47,7 @@ class Settings(BaseSettings):
     sweep_batch: int = Field(default=200, ge=1)
     idempotency_key_hours: int = Field(default=72, ge=72)
     # Letter numbers: the pattern's placeholders are classification, seq, village_code, roman_month,
-    # month and year. A village profile may override it.
+    # month and year; checked like a village profile's. A village profile may override it.
     number_pattern: str = "{classification}/{seq:03d}/{village_code}/{roman_month}/{year}"
     # Production keys per village code, as JSON: {"Ds.Cjk": {"pkcs12": "/keys/cjk.p12", "password": "..."}}.
     # A village without one signs with a key from the deployment's development CA.
@@ -72,6 +70,11 @@ class Settings(BaseSettings):
     def _valid_rate_limit(cls, value: str) -> str:
         parse_rate_limit(value)  # raises ValueError on e.g. "10 per fortnight"; Flask-Limiter would only log
         return value
+
+    @field_validator("number_pattern")
+    @classmethod
+    def _valid_number_pattern(cls, pattern: str) -> str:
+        return check_number_pattern(pattern)
 
     @cached_property
     def home(self) -> Path:
@@ -105,10 +108,6 @@ class Settings(BaseSettings):
         if self.letter_templates_dir:
             return self.letter_templates_dir.resolve()
         return Path(__file__).resolve().parent.parent / "templates" / "letters"
-
-    def today(self) -> date:
-        """Today's date where the letters are signed."""
-        return datetime.now(ZoneInfo(self.letter_timezone)).date()
 
     @property
     def is_production(self) -> bool:

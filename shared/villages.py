@@ -6,17 +6,18 @@ import base64
 import re
 from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 from sqlmodel import Session, select
 
 from shared.errors import ProfileError
 from shared.letters.intake.schemas import PlainText
-from shared.letters.workflow.numbering import format_number
-from shared.models import Village
+from shared.letters.workflow.numbering import check_number_pattern
+from shared.models import Village, as_utc, utcnow
 from shared.tomlfiles import load_toml_model
 
 DEMO_PROFILE = Path(__file__).resolve().parent.parent / "templates" / "villages" / "cijengkol.toml"
@@ -26,6 +27,8 @@ _VILLAGE_CODE = re.compile(VILLAGE_CODE)
 MAX_LOGO_BYTES = 512 * 1024
 IMAGE_SIGNATURES = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff")  # PNG, JPEG: what the renderer embeds
 Name = Annotated[PlainText, Field(min_length=1, max_length=100)]
+# The zones a profile names, as printed after times of day, and where each village's day begins and ends.
+TIME_ZONES = {"WIB": ZoneInfo("Asia/Jakarta"), "WITA": ZoneInfo("Asia/Makassar"), "WIT": ZoneInfo("Asia/Jayapura")}
 
 
 
@@ -64,12 +67,14 @@ class VillageProfile(BaseModel):
     district: Name
     regency: Name
     province: PlainText = Field(default="", max_length=100)
-    office_address: PlainText = Field(min_length=1, max_length=200)
+    # `villages create` makes a village without one; the letterhead then shows no address line
+    office_address: PlainText = Field(default="", max_length=200)
     postal_code: str | None = Field(default=None, pattern=r"^[0-9]{5}$")
     place: PlainText | None = Field(default=None, max_length=60)  # in "Cijengkol, 27 November 2026"; the name if unset
     logo: str | None = None  # a PNG or JPEG, relative to the profile file
     paper: Literal["F4", "A4"] = "F4"
-    time_zone: Literal["WIB", "WITA", "WIT"] = "WIB"  # printed after times of day, e.g. "08.30 WIB"
+    # printed after times of day ("08.30 WIB"), and the zone of the village's date: see village_today
+    time_zone: Literal["WIB", "WITA", "WIT"] = "WIB"
     number_pattern: str | None = None  # else the deployment's NUMBER_PATTERN
     sequence: Literal["per_type", "shared"] = "per_type"
     signers: list[SignerProfile] = Field(min_length=1)
@@ -80,16 +85,7 @@ class VillageProfile(BaseModel):
     @field_validator("number_pattern")
     @classmethod
     def _pattern_formats(cls, pattern: str | None) -> str | None:
-        if pattern is None:
-            return None
-        if "{seq" not in pattern or "{year" not in pattern:
-            raise ValueError("needs {seq...} and {year}: numbers must differ within and across years")
-        try:
-            format_number(pattern, classification="401", seq=1, village_code="Ds.X", on=date(2026, 1, 1))
-        except (KeyError, IndexError, ValueError) as exc:
-            raise ValueError(f"cannot be formatted ({exc!r}); placeholders: classification, seq, "
-                             "village_code, roman_month, month, year") from None
-        return pattern
+        return None if pattern is None else check_number_pattern(pattern)
 
     @field_validator("sequence")
     @classmethod
@@ -126,6 +122,12 @@ class VillageProfile(BaseModel):
             if keys and key not in keys:
                 raise ValueError(f"signer '{key}' is not among the signers ({', '.join(keys)})")
         return named
+
+
+class StoredVillageProfile(VillageProfile):
+    """A profile as read back from its village row: the emblem itself (base64) instead of its file name."""
+
+    logo_image: str | None = None
 
 
 @dataclass(frozen=True)
@@ -186,6 +188,19 @@ def demo_village() -> Village:
                    province=record.province, profile=record.profile)
 
 
+def village_profile(village: Village) -> StoredVillageProfile:
+    """The village's profile, typed and checked again, from its columns and its stored `profile`."""
+    return StoredVillageProfile.model_validate({
+        **village.profile, "code": village.code, "name": village.name, "district": village.district,
+        "regency": village.regency, "province": village.province})
+
+
+def village_today(village: Village, *, now: datetime | None = None) -> date:
+    """What day it is for this village: the date in its own time zone, now or at the moment given."""
+    moment = as_utc(now) or utcnow()  # a naive moment (SQLite) is UTC, as everything stored is
+    return moment.astimezone(TIME_ZONES[village_profile(village).time_zone]).date()
+
+
 def approval_required(village: Village, type_code: str, default: bool) -> bool:
     """Whether an official must approve this type here: the village's switch, else the template's."""
-    return bool(village.profile.get("approval", {}).get(type_code, default))
+    return village_profile(village).approval.get(type_code, default)

@@ -7,6 +7,7 @@ import codecs
 import os
 import subprocess
 import sys
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -19,7 +20,15 @@ from shared.errors import DomainError, ProfileError
 from shared.letters.intake.catalog import load_catalog
 from shared.letters.signing.signatures import ensure_village_key
 from shared.models import Village
-from shared.villages import DEMO_PROFILE, VillageProfile, approval_required, demo_village, load_village_file
+from shared.villages import (
+    DEMO_PROFILE,
+    VillageProfile,
+    approval_required,
+    demo_village,
+    load_village_file,
+    village_profile,
+    village_today,
+)
 from tests.conftest import ROOT, run_cli
 
 LETTER_TYPES = load_catalog(Settings().templates_dir).types
@@ -168,3 +177,37 @@ def test_villages_create_checks_names_as_a_profile_does(tmp_path: Path) -> None:
         assert (village.name, village.regency) == ("Sud\u00e1jaya", "Sukabumi Barat")
         assert village.profile["signers"][0]["position"] == "Kepala Desa Sud\u00e1jaya"
     get_engine(settings).dispose()
+
+
+def village_in(zone: str) -> Village:
+    village = demo_village()
+    village.profile = {**village.profile, "time_zone": zone}
+    return village
+
+
+def test_half_past_eleven_utc_is_already_tomorrow_in_a_wib_village() -> None:
+    assert village_today(demo_village(), now=datetime(2026, 12, 1, 23, 30, tzinfo=UTC)) == date(2026, 12, 2)
+    assert village_today(demo_village(), now=datetime(2026, 12, 1, 16, 59, tzinfo=UTC)) == date(2026, 12, 1)
+
+
+def test_wita_and_wit_villages_roll_over_one_and_two_hours_before_a_wib_one() -> None:
+    def dates(now: datetime) -> tuple[date, date, date]:
+        return tuple(village_today(village_in(zone), now=now) for zone in ("WIB", "WITA", "WIT"))  # type: ignore[return-value]
+
+    eve, new_year = date(2026, 12, 31), date(2027, 1, 1)
+    assert dates(datetime(2026, 12, 31, 14, 59, tzinfo=UTC)) == (eve, eve, eve)
+    assert dates(datetime(2026, 12, 31, 15, 0, tzinfo=UTC)) == (eve, eve, new_year)  # 00:00 WIT
+    assert dates(datetime(2026, 12, 31, 16, 0, tzinfo=UTC)) == (eve, new_year, new_year)  # 00:00 WITA
+    assert dates(datetime(2026, 12, 31, 17, 0, tzinfo=UTC)) == (new_year, new_year, new_year)  # 00:00 WIB
+    assert village_today(demo_village(), now=datetime(2026, 12, 31, 17, 0)) == new_year  # naive (SQLite): UTC
+
+
+def test_the_stored_profile_is_read_back_typed() -> None:
+    village = demo_village()
+    profile = village_profile(village)
+    assert (profile.code, profile.name, profile.paper, profile.time_zone) == ("Ds.Cjk", "Cijengkol", "F4", "WIB")
+    assert profile.signers[0].name == "Budi Contoh" and profile.sequence == "per_type"
+    assert base64.b64decode(profile.logo_image or "").startswith(b"\x89PNG")
+    village.profile = {**village.profile, "paper": "B5"}
+    with pytest.raises(ValueError, match="paper"):  # a row edited by hand is refused, not read with a default
+        village_profile(village)

@@ -1,14 +1,20 @@
-"""Every letter type through a real API and worker, and a type whose approval a village switched off."""
+"""Every letter type through a real API and worker, a type whose approval a village switched off, and a
+village that changes its numbering mid-year."""
 
 from __future__ import annotations
 
 import re
 import subprocess
 import tempfile
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
-from shared.config import Settings
+from sqlmodel import select
+
+from shared.db import session_scope
 from shared.letters.documents.wording import format_indonesian_date
+from shared.models import Letter
 from shared.villages import DEMO_PROFILE
 from tests.conftest import Stack, run_cli
 from tests.pdftools import pdf_text
@@ -44,7 +50,7 @@ def test_every_letter_type_is_issued_on_f4_with_title_number_and_date(stack: Sta
     for letter_id in ids.values():
         assert stack.request("POST", f"/api/v1/letters/{letter_id}/approve", stack.official_token).status_code == 200
     wait_all(stack, list(ids.values()), "issued", timeout=60)
-    today = format_indonesian_date(Settings().today())
+    today = format_indonesian_date(datetime.now(ZoneInfo("Asia/Jakarta")).date())  # Cijengkol is WIB
     for code, letter_id in ids.items():
         number = stack.request("GET", f"/api/v1/letters/{letter_id}", stack.official_token).json()["number"]
         assert number.startswith(types[code]["classification"] + "/"), number
@@ -74,3 +80,35 @@ def test_a_type_without_approval_is_issued_by_the_worker_alone(stack: Stack, tmp
     assert letter["number"].startswith("470/")
     assert "SURAT PENGANTAR" in pdf_text(stack.request("GET", f"/api/v1/letters/{letter['id']}/pdf",
                                                         stack.official_token).content)
+
+
+def demo_profile_with(tmp_path: Path, old: str, new: str) -> Path:
+    profile = tmp_path / "cijengkol.toml"
+    text = DEMO_PROFILE.read_text(encoding="utf-8")
+    assert old in text
+    logo = DEMO_PROFILE.parent / "cijengkol-logo.png"
+    profile.write_text(text.replace(old, new).replace('logo = "cijengkol-logo.png"', f'logo = "{logo}"'))
+    return profile
+
+
+def issue_examples(stack: Stack, *codes: str) -> None:
+    types = letter_types(stack)
+    ids = [stack.submit(types[code]["example"]).json()["id"] for code in codes]
+    wait_all(stack, ids, "awaiting_approval", timeout=60)
+    for letter_id in ids:
+        assert stack.request("POST", f"/api/v1/letters/{letter_id}/approve", stack.official_token).status_code == 200
+    wait_all(stack, ids, "issued", timeout=60)
+
+
+def test_a_village_switching_to_one_shared_count_and_back_never_repeats_a_number(stack: Stack, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    issue_examples(stack, "sktm", "domisili")  # per type: 401/..., 470/...
+    shared = demo_profile_with(tmp_path, 'sequence = "per_type"', 'sequence = "shared"')
+    run_cli(stack.env, "villages", "load", str(shared))
+    try:
+        issue_examples(stack, "sktm", "domisili", "sktm")  # the shared count starts at 001 again
+    finally:
+        run_cli(stack.env, "villages", "load", str(DEMO_PROFILE))
+    issue_examples(stack, "sktm", "pengantar")  # per type again: the 401 and 470 counts meet shared numbers
+    with session_scope(stack.settings()) as session:  # every letter above was issued (issue_examples waits)
+        numbers = [n for n in session.exec(select(Letter.number)).all() if n is not None]
+    assert len(set(numbers)) == len(numbers) >= 7

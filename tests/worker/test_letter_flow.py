@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 import time
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from shared.config import Settings
 from shared.letters.signing.signatures import trust_roots, validate_signed_pdf
@@ -51,7 +53,8 @@ def test_approved_letters_are_numbered_signed_and_carry_a_qr(stack: Stack) -> No
         stack.wait_for(letter_id, "issued")
     letters = [stack.request("GET", f"/api/v1/letters/{i}", stack.official_token).json() for i in (first, second)]
     numbers = [letter["number"] for letter in letters]
-    year, month = time.gmtime().tm_year, "I II III IV V VI VII VIII IX X XI XII".split()[time.gmtime().tm_mon - 1]
+    today = datetime.now(ZoneInfo("Asia/Jakarta")).date()  # letters are dated in the village's zone (WIB)
+    year, month = today.year, "I II III IV V VI VII VIII IX X XI XII".split()[today.month - 1]
     seqs = []
     for number in numbers:
         match = re.fullmatch(rf"401/(\d{{3}})/Ds\.Cjk/{month}/{year}", number)

@@ -5,6 +5,7 @@ The stack here runs the quick sweeper of tests.worker.batch. Every test is bound
 
 from __future__ import annotations
 
+import base64
 import signal
 import time
 import uuid
@@ -140,11 +141,11 @@ def _answers(base: str) -> bool:
 
 @SERVICES_ONLY
 def test_a_letter_whose_rendering_always_fails_ends_failed_while_others_go_through(fast: Stack) -> None:
-    """One village's profile names a paper size the renderer does not know: each of its drafts fails."""
+    """One village's stored emblem is no image the renderer can read: each of its drafts fails."""
     settings = fast.settings()
     with session_scope(settings) as session:
         village = create_village(session, code="Ds.Rsk", name="Rusak", district="Caringin", regency="Sukabumi")
-        village.profile = {**village.profile, "paper": "B5"}
+        village.profile = {**village.profile, "logo_image": base64.b64encode(b"\x89PNG\r\n\x1a\nrusak").decode()}
         session.add(village)
         session.commit()
         _, post_token = create_client(session, name="pos-rusak", role=Role.POST, village=village)
@@ -155,7 +156,7 @@ def test_a_letter_whose_rendering_always_fails_ends_failed_while_others_go_throu
     wait_all(fast, fine, "awaiting_approval", timeout=30)
     wait_all(fast, [broken], "failed", timeout=60)
     letter = fast.request("GET", f"/api/v1/letters/{broken}", official_token).json()
-    assert "paper" in letter["last_error"] and time.monotonic() - started < 60
+    assert "cannot identify image" in letter["last_error"] and time.monotonic() - started < 60
     assert [e["type"] for e in letter["events"]] == ["submitted", "failed"]
     assert letter["events"][-1]["from"] == "submitted" and letter["events"][-1]["attempts"] == 3
     assert fast.log("worker").count(f"render_draft {broken}: attempt failed") == 3  # bounded: no fourth try
@@ -164,7 +165,7 @@ def test_a_letter_whose_rendering_always_fails_ends_failed_while_others_go_throu
     assert fast.request("POST", f"/api/v1/letters/{fine[0]}/retry", fast.official_token).status_code == 409
     with session_scope(settings) as session:  # the office fixes its profile, then retries
         village = session.exec(select(Village).where(Village.code == "Ds.Rsk")).one()
-        village.profile = {**village.profile, "paper": "A4"}
+        village.profile = {key: value for key, value in village.profile.items() if key != "logo_image"}
         session.add(village)
         session.commit()
     retried = fast.request("POST", f"/api/v1/letters/{broken}/retry", official_token)

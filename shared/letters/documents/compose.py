@@ -11,6 +11,7 @@ from shared.letters.documents.document import LetterDocument, Letterhead, People
 from shared.letters.documents.wording import format_amount, format_indonesian_date, format_time, format_weekday_date
 from shared.letters.intake.catalog import APPLICANT, PLACEHOLDER, FieldSpec, LayoutSection, LetterType
 from shared.models import Village
+from shared.villages import village_profile
 
 SEX = {"L": "Laki-laki", "P": "Perempuan"}
 CLOSING = "Demikian {} ini dibuat dengan sebenarnya untuk dapat dipergunakan sebagaimana mestinya."
@@ -27,18 +28,20 @@ def letterhead(village: Village) -> Letterhead:
     """The kop surat of a village, with its logo when the profile has one."""
     lines = (f"PEMERINTAH KABUPATEN {village.regency.upper()}", f"KECAMATAN {village.district.upper()}",
              f"DESA {village.name.upper()}")
-    address = village.profile.get("office_address", "")
-    if village.profile.get("postal_code"):
-        address = f"{address}, Kode Pos {village.profile['postal_code']}"
-    logo = village.profile.get("logo_image")
-    return Letterhead(lines=lines, address=address, logo=base64.b64decode(logo) if logo else None)
+    profile = village_profile(village)
+    address = profile.office_address
+    if profile.postal_code:
+        address = f"{address}, Kode Pos {profile.postal_code}"
+    logo = base64.b64decode(profile.logo_image) if profile.logo_image else None
+    return Letterhead(lines=lines, address=address, logo=logo)
 
 
 def signer_for(village: Village, type_code: str | None = None) -> dict[str, Any]:
     """Who signs a letter of this type: the profile's choice for the type, else its default signer."""
-    signers = village.profile.get("signers") or [{"name": "-", "position": f"Kepala Desa {village.name}"}]
-    wanted = village.profile.get("signer_by_type", {}).get(type_code) or village.profile.get("default_signer")
-    return dict(next((s for s in signers if wanted and s.get("key") == wanted), signers[0]))
+    profile = village_profile(village)
+    wanted = profile.signer_by_type.get(type_code or "") or profile.default_signer
+    signer = next((s for s in profile.signers if s.key == wanted), profile.signers[0])
+    return signer.model_dump(exclude_none=True)  # as the letter row keeps it
 
 
 def default_signer(village: Village) -> dict[str, Any]:
@@ -163,7 +166,7 @@ def opening(village: Village, signer: dict[str, Any], letter_type: LetterType) -
 
 def time_zone(village: Village) -> str:
     """How the village's clocks are named on paper: WIB, WITA or WIT."""
-    return str(village.profile.get("time_zone", "WIB"))
+    return village_profile(village).time_zone
 
 
 def build_document(*, letter_type: LetterType, village: Village, applicant: dict[str, Any],
@@ -171,11 +174,12 @@ def build_document(*, letter_type: LetterType, village: Village, applicant: dict
                    number: str | None = None, verification_url: str | None = None) -> LetterDocument:
     """Everything the renderer needs; a letter without a number is a draft."""
     validity = add_months(letter_date, letter_type.validity_months) if letter_type.validity_months else None
+    profile = village_profile(village)
     return LetterDocument(
         letterhead=letterhead(village), title=letter_type.title, opening=opening(village, signer, letter_type),
-        sections=data_sections(letter_type, applicant, fields, time_zone(village)),
+        sections=data_sections(letter_type, applicant, fields, profile.time_zone),
         statement=statement(letter_type, applicant, fields, village),
         closing=CLOSING.format(letter_type.document_name),
-        place=village.profile.get("place") or village.name, letter_date=letter_date,
+        place=profile.place or village.name, letter_date=letter_date,
         signer=signer_block(signer), validity_until=validity, document_name=letter_type.document_name,
-        number=number, verification_url=verification_url, paper=village.profile.get("paper", "F4"))
+        number=number, verification_url=verification_url, paper=profile.paper)

@@ -7,19 +7,19 @@ import hashlib
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 from shared.config import Settings
-from shared.letters.documents.compose import build_document, signer_for
-from shared.letters.documents.rendering import render_letter_pdf
+from shared.letters.documents.compose import signer_for
+from shared.letters.documents.letter_pdf import render_letter
 from shared.letters.intake.catalog import LetterType, load_catalog
 from shared.letters.intake.validation import example_request, validate_request
 from shared.letters.signing.signatures import VillageSigner, ensure_village_key, load_signer, sign_pdf
-from shared.letters.workflow.issuing import verification_url, village_signer
+from shared.letters.workflow.issuing import number_pattern, verification_url, village_signer
 from shared.letters.workflow.numbering import format_number
 from shared.models import Village
-from shared.villages import demo_village
+from shared.villages import demo_village, village_today
 
 SAMPLE_SEQUENCE = 1
 
@@ -46,22 +46,21 @@ def sample_pdf(letter_type: LetterType, village: Village, settings: Settings, si
                today: date) -> bytes:
     """The type's example, numbered as the first letter of its kind this month, signed."""
     request = validate_request(example_request(letter_type), load_catalog(settings.templates_dir), today=today)
-    number = format_number(village.profile.get("number_pattern") or settings.number_pattern,
-                           classification=letter_type.classification, seq=SAMPLE_SEQUENCE,
-                           village_code=village.code, on=today)
-    document = build_document(letter_type=letter_type, village=village, applicant=request.applicant,
-                              fields=request.fields, signer=signer_for(village, letter_type.code),
-                              letter_date=today, number=number,
-                              verification_url=verification_url(settings, sample_token(letter_type.code)))
-    return sign_pdf(render_letter_pdf(document), signer, reason=f"Contoh surat: {letter_type.title} {number}",
+    number = format_number(number_pattern(settings, village), classification=letter_type.classification,
+                           seq=SAMPLE_SEQUENCE, village_code=village.code, on=today)
+    rendered = render_letter(letter_type=letter_type, village=village, applicant=request.applicant,
+                             fields=request.fields, letter_date=today, number=number,
+                             verification_url=verification_url(settings, sample_token(letter_type.code)))
+    return sign_pdf(rendered.pdf, signer, reason=f"Contoh surat: {letter_type.title} {number}",
                     location=f"Desa {village.name}")
 
 
-def write_samples(directory: Path, settings: Settings, village: Village | None = None) -> list[Path]:
-    """One PDF per letter type in directory, named by the type's code; the demo village by default."""
+def write_samples(directory: Path, settings: Settings, village: Village | None = None,
+                  now: datetime | None = None) -> list[Path]:
+    """One PDF per letter type in directory, named by the type's code and dated the village's today."""
     village = village or demo_village()
     directory.mkdir(parents=True, exist_ok=True)
-    today, written = settings.today(), []
+    today, written = village_today(village, now=now), []
     with sample_signer(settings, village) as signer:
         for letter_type in load_catalog(settings.templates_dir).types.values():
             path = directory / f"{letter_type.code}.pdf"

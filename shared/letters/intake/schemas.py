@@ -16,6 +16,7 @@ from pydantic import (
     Field,
     StringConstraints,
     ValidationError,
+    ValidationInfo,
 )
 from pydantic_core import PydanticCustomError
 
@@ -60,8 +61,13 @@ def _nik(value: Any) -> Any:
     return value
 
 
-def _past_date(value: date) -> date:
-    if value > date.today():
+def _past_date(value: date, info: ValidationInfo) -> date:
+    # "today" is the village's (shared.villages.village_today), passed in as validation context by
+    # validate_request: the server's own date is a day behind Indonesia for hours every night
+    today = (info.context or {}).get("today")
+    if not isinstance(today, date):
+        raise TypeError("validate with context={'today': <the village's today>}")
+    if value > today:
         raise PydanticCustomError("future_date", "tanggal tidak boleh di masa depan")
     if value.year < 1900:
         raise PydanticCustomError("old_date", "tanggal tidak boleh sebelum tahun 1900")

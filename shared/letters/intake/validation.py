@@ -56,11 +56,12 @@ def _type_errors(body: dict[str, Any], catalog: Catalog) -> tuple[LetterType | N
     return letter_type, []
 
 
-def _validated(model: type[BaseModel], data: Any, prefix: str) -> tuple[BaseModel | None, list[FieldError]]:
+def _validated(model: type[BaseModel], data: Any, prefix: str,
+               today: date) -> tuple[BaseModel | None, list[FieldError]]:
     if data is None:
         return None, [FieldError(prefix, "wajib diisi")]
     try:
-        return model.model_validate(data), []
+        return model.model_validate(data, context={"today": today}), []
     except ValidationError as exc:
         return None, field_errors(exc, prefix)
 
@@ -84,26 +85,27 @@ def _agreement_errors(people: list[tuple[str, Person | Applicant]]) -> list[Fiel
     return errors
 
 
-def validate_request(body: Any, catalog: Catalog, *, today: date | None = None) -> LetterRequest:
+def validate_request(body: Any, catalog: Catalog, *, today: date) -> LetterRequest:
     """The checked request, or ValidationFailed listing every field at fault.
 
-    today is the issue date the type's checks judge by (e.g. an age); callers with settings pass
-    settings.today(), the date where letters are signed.
+    today is the village's (shared.villages.village_today): no date may lie after it, and the type's
+    checks judge by it as the issue date (e.g. an age).
     """
     if not isinstance(body, dict):
         raise ValidationFailed([FieldError("(body)", "isi permintaan harus berupa objek JSON")])
     errors = [FieldError(key, "kolom tidak dikenal") for key in body if key not in REQUEST_KEYS]
     letter_type, type_errors = _type_errors(body, catalog)
-    applicant, applicant_errors = _validated(Applicant, body.get("applicant"), "applicant")
+    applicant, applicant_errors = _validated(Applicant, body.get("applicant"), "applicant", today)
     errors += type_errors + applicant_errors
     fields = None
     if letter_type is not None:
-        fields, fields_errors = _validated(catalog.models[letter_type.code], body.get("fields", {}), "fields")
+        fields, fields_errors = _validated(catalog.models[letter_type.code], body.get("fields", {}), "fields",
+                                             today)
         errors += fields_errors
     errors += _agreement_errors(_people(applicant, fields))  # type: ignore[arg-type]
     if letter_type is not None and applicant is not None and fields is not None:
         # the type's own rules judge well-formed data only; they never see a half-parsed request
-        errors += run_checks(letter_type.checks, applicant, fields, today or date.today())  # type: ignore[arg-type]
+        errors += run_checks(letter_type.checks, applicant, fields, today)  # type: ignore[arg-type]
     if errors or letter_type is None or applicant is None or fields is None:
         raise ValidationFailed(errors)
     return LetterRequest(letter_type, applicant.model_dump(mode="json"),

@@ -9,12 +9,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from io import BytesIO
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from pyhanko.pdf_utils.reader import PdfFileReader
 from sqlmodel import Session, col, select
 
 from shared.config import Settings
+from shared.db import get_existing
 from shared.errors import FieldError, ValidationFailed
 from shared.letters.documents.rendering import format_indonesian_date
 from shared.letters.intake.catalog import load_catalog
@@ -23,6 +23,7 @@ from shared.letters.signing.keys import is_development_certificate, trust_roots
 from shared.letters.signing.signatures import SignatureCheck, validate_signed_pdf
 from shared.models import Letter, LetterStatus, Village, as_utc
 from shared.storage import LetterFiles
+from shared.villages import village_today
 
 log = logging.getLogger(__name__)
 
@@ -58,10 +59,9 @@ def mask_name(name: str) -> str:
                    for part in _WORD_PARTS.split(name.strip()))
 
 
-def local_date(moment: datetime | None, settings: Settings) -> str | None:
-    """A stored UTC moment as an Indonesian date where the letters are signed, e.g. "27 November 2026"."""
-    utc = as_utc(moment)
-    return format_indonesian_date(utc.astimezone(ZoneInfo(settings.letter_timezone)).date()) if utc else None
+def local_date(moment: datetime | None, village: Village) -> str | None:
+    """A stored moment as the village's date in Indonesian, e.g. "27 November 2026"."""
+    return format_indonesian_date(village_today(village, now=moment)) if moment else None
 
 
 def village_line(village: Village) -> str:
@@ -99,7 +99,7 @@ def public_view(letter: Letter, village: Village, settings: Settings) -> dict[st
     return {
         "status": "revoked" if revoked else "valid", "verdict": "DICABUT" if revoked else "SAH",
         "number": letter.number, "type": letter.type, "title": letter_type.title if letter_type else letter.type,
-        "issued_at": _iso(letter.issued_at), "issued_on": local_date(letter.issued_at, settings),
+        "issued_at": _iso(letter.issued_at), "issued_on": local_date(letter.issued_at, village),
         "village": village_line(village),
         "signer": {"name": signer.get("name"),
                    "position": ", ".join([*signer.get("on_behalf", ()), signer.get("position", "")])},
@@ -108,7 +108,7 @@ def public_view(letter: Letter, village: Village, settings: Settings) -> dict[st
         "sha256": letter.pdf_sha256,
         "development_certificate": development, "certificate_notice": DEV_NOTICE if development else None,
         "revoked_at": _iso(letter.revoked_at) if revoked else None,
-        "revoked_on": local_date(letter.revoked_at, settings) if revoked else None,
+        "revoked_on": local_date(letter.revoked_at, village) if revoked else None,
         "reason": letter.reason if revoked else None,
     }
 
@@ -199,7 +199,7 @@ def verify_file(session: Session, settings: Settings, data: bytes) -> FileVerdic
     letter_type = load_catalog(settings.templates_dir).get(letter.type)
     named = f"{letter.number} ({letter_type.title if letter_type else letter.type})"
     if letter.status == LetterStatus.REVOKED:
-        when = local_date(letter.revoked_at, settings)
+        when = local_date(letter.revoked_at, get_existing(session, Village, letter.village_id))
         return FileVerdict(1, f"DICABUT: {named} dicabut pada {when}, alasan: {letter.reason}; "
                               f"{_signature_clause(check)}")
     if not check.valid:

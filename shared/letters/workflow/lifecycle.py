@@ -14,8 +14,7 @@ from sqlmodel import Session, col, select
 from shared.config import Settings
 from shared.db import get_existing, saved_id
 from shared.errors import FieldError, NotFound, ValidationFailed, WrongStatus
-from shared.letters.documents.compose import build_document, signer_for
-from shared.letters.documents.rendering import render_letter_pdf
+from shared.letters.documents.letter_pdf import render_letter
 from shared.letters.intake.catalog import load_catalog
 from shared.letters.intake.validation import validate_request
 from shared.letters.workflow.events import letter_events, record_event
@@ -29,19 +28,22 @@ from shared.letters.workflow.states import (
 )
 from shared.models import Client, Letter, Village, utcnow
 from shared.storage import LetterFiles
-from shared.villages import approval_required
+from shared.villages import approval_required, village_today
 
 
-def submit_letter(*, session: Session, settings: Settings, client: Client, body: Any) -> Letter:
+def submit_letter(*, session: Session, settings: Settings, client: Client, body: Any,
+                  now: datetime | None = None) -> Letter:
     """Check a request, store it as `submitted` with its first event, and commit."""
-    letter = add_letter(session=session, settings=settings, client=client, body=body)
+    letter = add_letter(session=session, settings=settings, client=client, body=body, now=now)
     session.commit()
     return letter
 
 
-def add_letter(*, session: Session, settings: Settings, client: Client, body: Any) -> Letter:
-    """Check a request and add it as `submitted` with its first event; the caller commits."""
-    request = validate_request(body, load_catalog(settings.templates_dir), today=settings.today())
+def add_letter(*, session: Session, settings: Settings, client: Client, body: Any,
+               now: datetime | None = None) -> Letter:
+    """Check a request as of the village's today (at now) and add it `submitted` with its event; caller commits."""
+    today = village_today(get_existing(session, Village, client.village_id), now=now)
+    request = validate_request(body, load_catalog(settings.templates_dir), today=today)
     letter = Letter(village_id=client.village_id, client_id=saved_id(client), type=request.letter_type.code,
                     status=Status.SUBMITTED.value, applicant=request.applicant, fields=request.fields)
     session.add(letter)
@@ -98,17 +100,16 @@ def list_letters(*, session: Session, client: Client, status: str | None = None,
     return letters[:limit], (_encode_cursor(letters[limit - 1]) if more else None)
 
 
-def render_draft(*, session: Session, settings: Settings, letter_id: uuid.UUID) -> bool:
-    """Render and store the draft PDF, then move `submitted` -> `awaiting_approval`. Safe to repeat."""
+def render_draft(*, session: Session, settings: Settings, letter_id: uuid.UUID, now: datetime | None = None) -> bool:
+    """Render and store the draft dated the village's today, then `submitted` -> `awaiting_approval`. Repeatable."""
     letter = session.get(Letter, letter_id)
     if letter is None or letter.status != Status.SUBMITTED:
         return False
     village = get_existing(session, Village, letter.village_id)
     letter_type = load_catalog(settings.templates_dir).types[letter.type]
-    document = build_document(letter_type=letter_type, village=village, applicant=letter.applicant,
-                              fields=letter.fields, signer=signer_for(village, letter.type),
-                              letter_date=settings.today())
-    LetterFiles(settings).write(letter.id, "draft", render_letter_pdf(document))
+    draft = render_letter(letter_type=letter_type, village=village, applicant=letter.applicant,
+                          fields=letter.fields, letter_date=village_today(village, now=now))
+    LetterFiles(settings).write(letter.id, "draft", draft.pdf)
     if not transition(session, letter.id, source=Status.SUBMITTED, target=Status.AWAITING_APPROVAL):
         session.rollback()
         return False

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlmodel import Session, col, update
+from sqlmodel import Session, col, select, update
 
-from shared.models import LetterCounter
+from shared.models import Letter, LetterCounter
 
 ROMAN_MONTHS = ("I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX", "X", "XI", "XII")
 ALL_TYPES = "*"
@@ -16,8 +17,9 @@ ALL_TYPES = "*"
 def next_sequence(session: Session, *, village_id: int, scope: str, year: int) -> int:
     """The next sequence number; the counter row stays locked until the caller's transaction ends.
 
-    A rolled-back issue rolls the counter back too, so numbers have no gaps; the letter table's unique
-    constraints make a duplicate impossible even if this were bypassed.
+    A rolled-back issue rolls the counter back too, so numbers have no gaps (but where new_number passes over
+    a number already given); the letter table's unique constraints make a duplicate impossible even if this
+    were bypassed.
     """
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
@@ -30,7 +32,46 @@ def next_sequence(session: Session, *, village_id: int, scope: str, year: int) -
     return int(session.exec(statement).scalar_one())
 
 
+@dataclass(frozen=True)
+class NewNumber:
+    """A letter number and the sequence place it took."""
+
+    number: str
+    scope: str
+    seq: int
+
+
+def new_number(session: Session, *, village_id: int, village_code: str, pattern: str, shared_sequence: bool,
+               classification: str, on: date) -> NewNumber:
+    """The next number of the village's sequence that no letter of the village has; the caller commits.
+
+    A profile changed mid-year (per_type to shared, another pattern) can make a counter arrive at numbers
+    already given: those places are skipped, so the sequence then has gaps but never repeats a number.
+    """
+    # "per_type" counts per classification code: types sharing one (domisili and pengantar, 470) would
+    # otherwise both take 470/001 and collide
+    scope = ALL_TYPES if shared_sequence else classification
+    while True:
+        seq = next_sequence(session, village_id=village_id, scope=scope, year=on.year)
+        number = format_number(pattern, classification=classification, seq=seq, village_code=village_code, on=on)
+        taken = select(Letter.id).where(Letter.village_id == village_id, Letter.number == number).limit(1)
+        if session.exec(taken).first() is None:
+            return NewNumber(number=number, scope=scope, seq=seq)
+
+
 def format_number(pattern: str, *, classification: str, seq: int, village_code: str, on: date) -> str:
     """A letter number from the village's pattern, e.g. 401/012/Ds.Cjk/XI/2026."""
     return pattern.format(classification=classification, seq=seq, village_code=village_code,
                           roman_month=ROMAN_MONTHS[on.month - 1], month=on.month, year=on.year)
+
+
+def check_number_pattern(pattern: str) -> str:
+    """The pattern if it makes numbers that differ within and across years; else ValueError saying why."""
+    if "{seq" not in pattern or "{year" not in pattern:
+        raise ValueError("needs {seq...} and {year}: numbers must differ within and across years")
+    try:
+        format_number(pattern, classification="401", seq=1, village_code="Ds.X", on=date(2026, 1, 1))
+    except (KeyError, IndexError, ValueError) as exc:
+        raise ValueError(f"cannot be formatted ({exc!r}); placeholders: classification, seq, "
+                         "village_code, roman_month, month, year") from None
+    return pattern

@@ -10,6 +10,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlmodel import Session
@@ -37,8 +38,11 @@ from shared.letters.signing.verification import (
 )
 from shared.letters.workflow.issuing import issue_letter
 from shared.letters.workflow.lifecycle import approve_letter, render_draft, revoke_letter, submit_letter
-from shared.models import Client, Letter, LetterStatus, Role, Village
+from shared.models import Client, Letter, LetterStatus, Role, Village, as_utc
 from shared.storage import LetterFiles
+from shared.villages import demo_village
+
+WIB = ZoneInfo("Asia/Jakarta")  # Desa Cijengkol's zone
 
 NIK = example_request(load_catalog(Settings().templates_dir).types["sktm"])["applicant"]["nik"]
 
@@ -147,7 +151,7 @@ def test_public_view_of_an_issued_letter(deployment: Deployment, letter_id: uuid
     assert view["status"] == "valid" and view["verdict"] == "SAH"
     assert re.fullmatch(r"401/\d{3}/Ds\.Cjk/[IVX]+/\d{4}", view["number"]) and view["number"] == letter.number
     assert (view["type"], view["title"]) == ("sktm", "Surat Keterangan Tidak Mampu")
-    assert view["issued_on"] == format_indonesian_date(deployment.settings.today())
+    assert view["issued_on"] == format_indonesian_date(as_utc(letter.issued_at).astimezone(WIB).date())  # type: ignore[union-attr]
     assert view["village"] == "Desa Cijengkol, Kecamatan Caringin, Kabupaten Sukabumi"
     assert view["signer"] == {"name": "Budi Contoh", "position": "Kepala Desa Cijengkol"}
     assert view["applicant"] == {"name": "Uj*** Co****", "nik": mask_nik(NIK)}
@@ -173,10 +177,15 @@ def test_tokens_find_only_issued_letters(deployment: Deployment, letter_id: uuid
 
 
 def test_local_date_is_the_village_date() -> None:
-    evening_in_utc = datetime(2026, 11, 26, 18, 30, tzinfo=UTC)
-    assert local_date(evening_in_utc, Settings()) == "27 November 2026"
-    assert local_date(evening_in_utc.replace(tzinfo=None), Settings()) == "27 November 2026"  # SQLite: naive
-    assert local_date(None, Settings()) is None
+    wib, wit = demo_village(), demo_village()
+    wit.profile = {**wit.profile, "time_zone": "WIT"}
+    evening_in_utc = datetime(2026, 11, 26, 18, 30, tzinfo=UTC)  # 01:30 WIB on the 27th
+    assert local_date(evening_in_utc, wib) == "27 November 2026"
+    assert local_date(evening_in_utc.replace(tzinfo=None), wib) == "27 November 2026"  # SQLite: naive
+    afternoon_in_utc = datetime(2026, 11, 26, 15, 30, tzinfo=UTC)  # 22:30 WIB, but 00:30 WIT the next day
+    assert (local_date(afternoon_in_utc, wib), local_date(afternoon_in_utc, wit)) == ("26 November 2026",
+                                                                                        "27 November 2026")
+    assert local_date(None, wib) is None
 
 
 def test_upload_check(deployment: Deployment, letter_id: uuid.UUID, session: Session) -> None:
@@ -217,7 +226,8 @@ def test_verify_file_and_revocation(deployment: Deployment, session: Session) ->
     assert revoked is not None and revoked.status == LetterStatus.REVOKED
     view = public_view(revoked, session.get(Village, revoked.village_id), deployment.settings)  # type: ignore[arg-type]
     assert (view["status"], view["verdict"], view["reason"]) == ("revoked", "DICABUT", "Data pemohon keliru")
-    assert view["revoked_on"] == format_indonesian_date(deployment.settings.today()) and view["revoked_at"]
+    revoked_on = as_utc(revoked.revoked_at).astimezone(WIB).date()  # type: ignore[union-attr]
+    assert view["revoked_on"] == format_indonesian_date(revoked_on) and view["revoked_at"]
     verdict = verify_file(session, deployment.settings, pdf)
     assert verdict.exit_code == 1
     assert verdict.message.startswith(f"DICABUT: {revoked.number} (Surat Keterangan Tidak Mampu) dicabut pada ")
