@@ -42,10 +42,17 @@ def statuses(stack: Stack, ids: list[str]) -> dict[str, str]:
 
 
 def wait_all(stack: Stack, ids: list[str], status: str, timeout: float) -> None:
+    """Poll until every letter of ids is in status; fail at once if any of them is not in the stack's database."""
+    assert ids, "no letters to wait for"
     deadline = time.monotonic() + timeout
-    while (now := statuses(stack, ids)) and any(s != status for s in now.values()):
+    while True:
+        now = statuses(stack, ids)
+        missing = sorted(set(ids) - now.keys())
+        assert not missing, f"{len(missing)} of {len(ids)} letters are not in the stack's database: {missing}"
+        behind = {i: s for i, s in now.items() if s != status}
+        if not behind:
+            return
         if time.monotonic() > deadline:
-            behind = {i: s for i, s in now.items() if s != status}
             raise AssertionError(f"{len(behind)} letters not {status} after {timeout}s: {behind}\n"
                                  f"{stack.log('worker')[-2000:]}\n{stack.log('sweeper')[-1500:]}")
         time.sleep(0.3)
