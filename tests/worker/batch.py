@@ -8,9 +8,10 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from sqlalchemy import text
 from sqlmodel import col, func, select
 
-from shared.db import session_scope
+from shared.db import get_engine, session_scope
 from shared.models import Letter, LetterEvent
 from tests.conftest import Stack
 
@@ -89,3 +90,38 @@ def assert_village_numbers_gap_free(stack: Stack) -> None:
         seqs = session.exec(select(Letter.number_seq).where(Letter.type == "sktm",
                                                             col(Letter.number_seq).is_not(None))).all()
     assert sorted(seqs) == list(range(1, len(seqs) + 1))  # type: ignore[type-var]
+
+
+# A status change resets attempts and last_error, so an issued letter no longer shows how it got there; a
+# trigger of the test's own copies every update that leaves an attempt counted or an error kept.
+_ATTEMPT_LOG = "CREATE TABLE IF NOT EXISTS test_attempt_log (letter_id {id}, status TEXT, attempts INTEGER, " \
+               "last_error TEXT)"
+_WATCHED = "NEW.attempts > 0 OR NEW.last_error IS NOT NULL"
+_COPY = "INSERT INTO test_attempt_log VALUES (NEW.id, NEW.status, NEW.attempts, NEW.last_error)"
+_SQLITE_TRIGGER = f"CREATE TRIGGER IF NOT EXISTS test_attempt_log AFTER UPDATE ON letter WHEN {_WATCHED} " \
+                  f"BEGIN {_COPY}; END"
+_POSTGRES_TRIGGER = (
+    "CREATE OR REPLACE FUNCTION test_log_attempt() RETURNS trigger LANGUAGE plpgsql AS "
+    f"$$ BEGIN {_COPY}; RETURN NULL; END $$",
+    f"CREATE OR REPLACE TRIGGER test_attempt_log AFTER UPDATE ON letter FOR EACH ROW WHEN ({_WATCHED}) "
+    "EXECUTE FUNCTION test_log_attempt()",
+)
+
+
+def watch_attempts(stack: Stack) -> None:
+    """From now on, record every attempt counted on a letter of the stack and every error kept on one."""
+    with get_engine(stack.settings()).begin() as connection:
+        postgres = connection.dialect.name == "postgresql"
+        connection.execute(text(_ATTEMPT_LOG.format(id="UUID" if postgres else "CHAR(32)")))
+        for statement in _POSTGRES_TRIGGER if postgres else (_SQLITE_TRIGGER,):
+            connection.execute(text(statement))
+
+
+def attempts_seen(stack: Stack, ids: list[str]) -> dict[str, set[tuple[str, int, str | None]]]:
+    """Per letter of ids: every (status, attempts, last_error) it had since watch_attempts."""
+    with get_engine(stack.settings()).connect() as connection:
+        rows = connection.execute(text("SELECT letter_id, status, attempts, last_error FROM test_attempt_log"))
+        seen: dict[str, set[tuple[str, int, str | None]]] = {}
+        for letter_id, status, attempts, error in rows:
+            seen.setdefault(str(uuid.UUID(str(letter_id))), set()).add((status, attempts, error))
+    return {letter_id: found for letter_id, found in seen.items() if letter_id in ids}

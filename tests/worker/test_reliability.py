@@ -23,12 +23,14 @@ from tests.worker.batch import (
     FAST_SWEEPER,
     approve_all,
     assert_village_numbers_gap_free,
+    attempts_seen,
     example,
     issued_events,
     sequences,
     statuses,
     submit_many,
     wait_all,
+    watch_attempts,
 )
 
 # The same logic on both backends; these two spend their time on the services stack only.
@@ -70,6 +72,8 @@ def test_parallel_identical_posts_with_one_key_make_one_letter(fast: Stack) -> N
 
 
 def test_forty_parallel_approvals_get_forty_consecutive_numbers(fast: Stack) -> None:
+    """Each letter is drafted and issued in one attempt, no error on the way: the race costs no retries."""
+    watch_attempts(fast)
     ids = submit_many(fast, 40)
     wait_all(fast, ids, "awaiting_approval", timeout=60)
     approve_all(fast, ids, parallel=40)
@@ -78,6 +82,10 @@ def test_forty_parallel_approvals_get_forty_consecutive_numbers(fast: Stack) -> 
     assert seqs == list(range(seqs[0], seqs[0] + 40))
     assert set(issued_events(fast, ids).values()) == {1} and len(issued_events(fast, ids)) == 40
     assert_village_numbers_gap_free(fast)
+    one_attempt_each = {("submitted", 1, None), ("approved", 1, None)}
+    seen = attempts_seen(fast, ids)
+    assert {i: found for i, found in seen.items() if found != one_attempt_each} == {}
+    assert sorted(seen) == sorted(ids)
 
 
 def test_sigkilled_workers_mid_batch_then_a_new_worker_issues_every_letter_exactly_once(fast: Stack) -> None:
