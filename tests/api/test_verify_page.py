@@ -6,6 +6,7 @@ import hashlib
 import re
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ from services.api import create_app
 from shared.config import Settings
 from shared.db import get_engine
 from tests.conftest import ROOT, Stack, run_cli
+from tests.pdftools import forge_signature_value
 
 NOT_FOUND_LINE = "Surat tidak terdaftar di sistem desa"
 DEV_NOTICE = "Ditandatangani dengan sertifikat pengembangan desa, bukan sertifikat BSrE."
@@ -121,10 +123,27 @@ def check_uploads(stack: Stack, token: str, pdf: bytes) -> None:
     assert changed["signature"]["valid"] is False
     assert "BERBEDA" in upload(stack, token, tamper(pdf)).text
     assert "Tanda tangan tidak valid" in upload(stack, token, tamper(pdf)).text
+    check_false_signature_value(stack, token, pdf)
     not_pdf = upload(stack, token, b"<html>bukan surat</html>", headers=JSON)
     assert not_pdf.status_code == 422 and not_pdf.headers["Content-Type"] == "application/problem+json"
     friendly = stack.request("POST", f"/v/{token}/check")
     assert friendly.status_code == 422 and "Tidak ada berkas yang diunggah." in friendly.text
+
+
+def check_false_signature_value(stack: Stack, token: str, pdf: bytes) -> None:
+    """The issued file with a false ECDSA value over the right digest: not valid, by the page and by pdfsig."""
+    forged = forge_signature_value(pdf)
+    answer = upload(stack, token, forged, headers=JSON).json()["check"]
+    assert answer["identical"] is False and answer["sha256"] == hashlib.sha256(forged).hexdigest()
+    assert (answer["signature"]["valid"], answer["signature"]["intact"]) == (False, False), answer
+    assert answer["signature"]["problem"] == "Isi dokumen berubah setelah ditandatangani."
+    page = upload(stack, token, forged).text
+    assert "Tanda tangan tidak valid: Isi dokumen berubah setelah ditandatangani." in page and "BERBEDA" in page
+    with tempfile.TemporaryDirectory() as tmp:
+        (Path(tmp) / "palsu.pdf").write_bytes(forged)
+        report = subprocess.run(["pdfsig", "-nocert", Path(tmp) / "palsu.pdf"], capture_output=True, text=True,
+                                timeout=60).stdout
+    assert "Signature Validation: Signature is Invalid." in report, report
 
 
 def check_unknown_tokens(stack: Stack, token: str) -> None:
