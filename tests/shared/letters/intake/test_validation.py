@@ -64,8 +64,7 @@ def test_nik_rules() -> None:
     assert nik_shape_problem("3202099906900001") is not None  # day 99
     assert nik_agreement_problem("3202094506900001", birth_date=date(1990, 6, 5), sex="P") is None
     assert nik_agreement_problem("3202094506900001", birth_date=date(1990, 6, 5), sex="L") is not None
-    masked = mask_nik("3202094506900001")
-    assert sum(c.isdigit() for c in masked) <= 8 and len(masked) == 16
+    assert mask_nik("3202094506900001") == "3202**********01"
 
 
 def test_unknown_type_and_fields_are_named(sktm, catalog) -> None:  # type: ignore[no-untyped-def]
