@@ -18,7 +18,7 @@ def current_client() -> Client:
         if client is None:
             raise Unauthorized("Token tidak ada atau tidak berlaku.")
         g.client = client
-    return g.client  # type: ignore[no-any-return]
+    return g.client
 
 
 def require_official() -> Client:

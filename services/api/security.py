@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import cast
 
-from flask import Flask, Response, request
+from flask import Blueprint, Flask, Response, request
 from flask_limiter import ApplicationLimit, Limiter, RequestLimit
 from flask_limiter.util import get_remote_address
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -67,7 +68,7 @@ def make_limiter(app: Flask, settings: Settings) -> Limiter:
     verify_misses = limiter.shared_limit(settings.verify_miss_limit, scope="verify-miss",
                                          deduct_when=_counts_status(404), on_breach=_too_many(VERIFY_MISSES))
     if "verify" in app.blueprints:  # the public verification pages (services/api/routes/verify.py)
-        verify_misses(app.blueprints["verify"])
+        verify_misses(cast(Blueprint, app.blueprints["verify"]))
     return limiter
 
 

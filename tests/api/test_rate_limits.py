@@ -19,7 +19,7 @@ UNKNOWN_TOKEN = "A" * 43  # the shape of a real token, so the page really looks 
 
 def from_address(api: Api, address: str, method: str, path: str, who: str | None = None,
                  **kwargs: Any) -> TestResponse:
-    return api.call(method, path, who, environ_base={"REMOTE_ADDR": address}, **kwargs)  # type: ignore[no-any-return]
+    return api.call(method, path, who, environ_base={"REMOTE_ADDR": address}, **kwargs)
 
 
 def bad_token(api: Api, address: str) -> TestResponse:

@@ -112,7 +112,8 @@ def test_well_formed_keys() -> None:
 
 def test_a_duplicate_while_the_first_is_in_flight(office: Office) -> None:
     """PostgreSQL answers 409 after a short wait; SQLite (one writer) lets it wait and then replays."""
-    started, release, results = threading.Event(), threading.Event(), {}
+    started, release = threading.Event(), threading.Event()
+    results: dict[str, Any] = {}
 
     def slow_answer(letter: Letter) -> dict[str, Any]:
         started.set()  # the claim is inserted, not yet committed
