@@ -27,12 +27,12 @@ tools:
 
 test: install tools
 	$(BIN)/ruff check shared services tests benchmarks
-	$(BIN)/mypy shared
+	$(BIN)/mypy
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check shared services tests benchmarks
-	$(BIN)/mypy shared
+	$(BIN)/mypy
 
 samples: install
 	$(BIN)/suratdesa samples samples

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from shared.config import Settings
 from shared.letters.documents.compose import build_document, default_signer
+from shared.letters.documents.document import LetterDocument
 from shared.letters.documents.rendering import render_letter_pdf
 from shared.letters.intake.catalog import load_catalog
 from shared.letters.intake.validation import example_request, validate_request
@@ -52,18 +53,19 @@ def letter_costs(settings: Settings) -> None:
     ensure_village_key(settings.keys_dir, village_code=village.code, village_name="Desa Cijengkol",
                        signer_position="Kepala Desa Cijengkol")
     signer = load_signer(settings.keys_dir, village_code=village.code)
-    request = validate_request(body, catalog)
+    today = date(2026, 11, 27)
+    request = validate_request(body, catalog, today=today)
 
-    def document(number: str | None) -> object:
+    def document(number: str | None) -> LetterDocument:
         return build_document(letter_type=sktm, village=village, applicant=request.applicant,
-                              fields=request.fields, signer=default_signer(village), letter_date=date(2026, 11, 27),
+                              fields=request.fields, signer=default_signer(village), letter_date=today,
                               number=number, verification_url="http://127.0.0.1:8000/v/" + "x" * 43 if number else None)
 
-    final_pdf = render_letter_pdf(document("401/012/Ds.Cjk/XI/2026"))  # type: ignore[arg-type]
-    validation = timed("validate a request (sktm)", lambda: validate_request(body, catalog), 200)
-    draft = timed("render the draft PDF", lambda: render_letter_pdf(document(None)), 30)  # type: ignore[arg-type]
+    final_pdf = render_letter_pdf(document("401/012/Ds.Cjk/XI/2026"))
+    validation = timed("validate a request (sktm)", lambda: validate_request(body, catalog, today=today), 200)
+    draft = timed("render the draft PDF", lambda: render_letter_pdf(document(None)), 30)
     final = timed("render the final PDF (number, vector QR)",
-                  lambda: render_letter_pdf(document("401/012/Ds.Cjk/XI/2026")), 30)  # type: ignore[arg-type]
+                  lambda: render_letter_pdf(document("401/012/Ds.Cjk/XI/2026")), 30)
     sign = timed("sign (PAdES B-B, ECDSA P-256)", lambda: sign_pdf(final_pdf, signer, reason="r", location="l"), 30)
     print(f"  issuing CPU cost per letter (render + sign) ~ {final + sign:.1f} ms; "
           f"validation is {validation / (final + sign):.1%} of it, the draft {draft / (final + sign):.0%}")

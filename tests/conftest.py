@@ -92,7 +92,9 @@ def claim_redis_db() -> int:
         client = redis.Redis(*REDIS_HOST, db=number)
         if client.set(REDIS_CLAIM, os.getpid(), nx=True, ex=3600):
             with client.pipeline(transaction=True) as pipe:  # empty it and keep the claim, atomically
-                pipe.flushdb().set(REDIS_CLAIM, os.getpid(), ex=3600).execute()
+                pipe.flushdb()
+                pipe.set(REDIS_CLAIM, os.getpid(), ex=3600)
+                pipe.execute()
             return number
     raise AssertionError("every Redis database 1-15 is claimed by another test stack")
 
@@ -189,7 +191,7 @@ class Stack:
 
 def compose_service(name: str) -> dict[str, Any]:
     """A service of docker-compose.yml, the deployment the services tests reproduce."""
-    return yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"][name]  # type: ignore[no-any-return]
+    return yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"][name]
 
 
 def compose_args(name: str, overrides: dict[str, str] | None = None) -> list[str]:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import tempfile
 from pathlib import Path
 
 import zxingcpp
+from asn1crypto import cms
 from PIL import Image
 
 
@@ -43,3 +45,17 @@ def qr_codes(pdf: bytes, dpi: int = 150) -> list[str]:
                        check=True, timeout=60)
         with Image.open(Path(tmp) / "page.png") as image:
             return [code.text for code in zxingcpp.read_barcodes(image)]
+
+
+def forge_signature_value(pdf: bytes) -> bytes:
+    """The signed PDF with one bit of the signer's ECDSA signature value flipped inside the CMS in /Contents.
+
+    The signed bytes and the message digest in the signed attributes stay as they were: the document digest
+    still matches, only the signature over it is false.
+    """
+    contents = re.search(rb"/Contents\s*<([0-9A-Fa-f]+)>", pdf)
+    assert contents is not None, "no signature /Contents in the PDF"
+    signed_data = cms.ContentInfo.load(bytes.fromhex(contents.group(1).decode()), strict=False)["content"]
+    value = signed_data["signer_infos"][0]["signature"].native.hex().encode()
+    at = contents.start(1) + contents.group(1).lower().index(value) + len(value) - 2  # the value's last byte
+    return pdf[:at] + b"%02X" % (int(pdf[at:at + 2], 16) ^ 0x01) + pdf[at + 2:]

@@ -62,7 +62,7 @@ def test_dev_starts_everything_prints_tokens_and_stops_on_sigterm(tmp_path: Path
         dev = subprocess.Popen([sys.executable, "-m", "services.cli", "dev", "--port", str(port)],
                                env=env_for(tmp_path / "home"), stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
     try:
-        tokens = {}
+        tokens: dict[str, str] = {}
         deadline = time.monotonic() + 30
         while len(tokens) < 2 and time.monotonic() < deadline:
             tokens = dict(re.findall(r"(post|official) client '[^']+' token: (\S+)", log_path.read_text()))

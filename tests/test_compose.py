@@ -9,7 +9,7 @@ from tests.conftest import compose_args, compose_service
 def test_app_services_run_suratdesa_commands_that_exist() -> None:
     for name in ("init", "api", "worker", "sweeper"):
         subcommand = compose_args(name)[0]
-        assert subcommand == name and subcommand in main.commands  # type: ignore[attr-defined]
+        assert subcommand == name and subcommand in main.commands
     assert compose_args("api", {"--host": "127.0.0.1", "--port": "8123"}) == [
         "api", "--host", "127.0.0.1", "--port", "8123"]
 

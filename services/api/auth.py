@@ -21,7 +21,7 @@ def current_client() -> Client:
             count_failed_authentication()  # 429 instead once the address has failed too often
             raise Unauthorized("Token tidak ada atau tidak berlaku.")
         g.client = client
-    return g.client  # type: ignore[no-any-return]
+    return g.client
 
 
 def require_official() -> Client:

@@ -12,19 +12,19 @@ from shared.queue import TaskQueue
 
 def settings() -> Settings:
     """The app's settings."""
-    return current_app.extensions["suratdesa.settings"]  # type: ignore[no-any-return]
+    return current_app.extensions["suratdesa.settings"]
 
 
 def task_queue() -> TaskQueue:
     """The app's task producer."""
-    return current_app.extensions["suratdesa.queue"]  # type: ignore[no-any-return]
+    return current_app.extensions["suratdesa.queue"]
 
 
 def db_session() -> Session:
     """The request's session, opened on first use and closed when the request ends."""
     if "db_session" not in g:
         g.db_session = Session(get_engine(settings()), expire_on_commit=False)
-    return g.db_session  # type: ignore[no-any-return]
+    return g.db_session
 
 
 def _close_session(_error: BaseException | None) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import cast
 
 from flask import Flask, Response, current_app, request
 from flask_limiter import Limiter, RequestLimit, RouteLimit
@@ -82,7 +83,7 @@ def make_limits(app: Flask, settings: Settings) -> FailureLimits:
 
 
 def _limits() -> FailureLimits:
-    return current_app.extensions["suratdesa.limits"]  # type: ignore[no-any-return]
+    return cast(FailureLimits, current_app.extensions["suratdesa.limits"])
 
 
 # Each limit is entered on a line of its own: Flask-Limiter files a `with` block's limit under the place

@@ -7,7 +7,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.letters.intake.catalog import FieldSpec
-from shared.letters.intake.schemas import Text
+from shared.letters.intake.schemas import Text40, Text200
 from shared.letters.workflow.views import LetterView
 from shared.models import LetterStatus
 
@@ -18,8 +18,8 @@ class LetterQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     status: LetterStatus | None = None
-    type: Text(40) | None = None
-    cursor: Text(200) | None = None
+    type: Text40 | None = None
+    cursor: Text200 | None = None
     limit: int = Field(default=20, ge=1, le=100)
 
 

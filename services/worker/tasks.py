@@ -33,7 +33,7 @@ def worker_settings() -> Settings:
 
 
 @shared_task(name=RENDER_DRAFT, bind=True, **RETRIES)
-def render_draft(self, letter_id: str) -> bool:  # type: ignore[no-untyped-def]
+def render_draft(self, letter_id: str) -> bool:
     """Render the draft PDF and move the letter to awaiting_approval."""
     settings = worker_settings()
     done = attempts.run_attempt(settings=settings, letter_id=uuid.UUID(letter_id), source=LetterStatus.SUBMITTED,
@@ -54,7 +54,7 @@ def _issue_if_approved_automatically(settings: Settings, letter_id: str) -> None
 
 
 @shared_task(name=ISSUE_LETTER, bind=True, **RETRIES)
-def issue_letter(self, letter_id: str) -> bool:  # type: ignore[no-untyped-def]
+def issue_letter(self, letter_id: str) -> bool:
     """Number, render, sign and store the approved letter."""
     settings = worker_settings()
     done = attempts.run_attempt(settings=settings, letter_id=uuid.UUID(letter_id), source=LetterStatus.APPROVED,

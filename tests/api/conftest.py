@@ -42,6 +42,7 @@ def api(settings: Settings) -> Iterator[Api]:
     tokens = {}
     with session_scope(settings) as session:
         village = ensure_demo_village(session)
+        assert village is not None
         for name, role in (("post_a", Role.POST), ("post_b", Role.POST), ("official", Role.OFFICIAL)):
             tokens[name] = create_client(session, name=name, role=role, village=village)[1]
     app = create_app(settings)

@@ -60,7 +60,7 @@ BASELINE_HEADERS = {"X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-
 
 
 @pytest.fixture
-def settings(tmp_path) -> Settings:  # type: ignore[no-untyped-def]
+def settings(tmp_path) -> Settings:
     """The api fixture's settings, with room for the matrix's many anonymous 401s before the limiter bites."""
     return Settings(suratdesa_home=tmp_path / "home", auth_failure_limit="1000/minute")
 
@@ -88,7 +88,7 @@ def request_for(world: World, method: str, rule: str, letter: str | None) -> dic
 
 def call_as(world: World, actor: str, request: dict[str, Any]) -> TestResponse:
     who = None if actor == "anonymous" else actor
-    return world.api.call(request["method"], request["path"], who, json=request.get("json"))  # type: ignore[no-any-return]
+    return world.api.call(request["method"], request["path"], who, json=request.get("json"))
 
 
 def header_problems(response: TestResponse) -> list[str]:

@@ -9,12 +9,12 @@ from shared.models import Letter, LetterEvent
 from tests.api.conftest import Api
 
 
-def assert_problem(response, status: int) -> dict:  # type: ignore[no-untyped-def]
+def assert_problem(response, status: int) -> dict:
     assert response.status_code == status, response.get_data(as_text=True)
     assert response.mimetype == "application/problem+json"
     body = response.get_json(force=True)
     assert body["status"] == status and body["title"] and body["detail"]
-    return body  # type: ignore[no-any-return]
+    return body
 
 
 def test_health_needs_no_token(api: Api) -> None:
@@ -117,7 +117,7 @@ def test_reject_needs_a_reason(api: Api) -> None:
     assert problem["errors"] == [{"field": "reason", "message": "wajib diisi"}]
 
 
-def test_readyz_is_503_naming_a_broker_or_database_that_is_down(settings, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_readyz_is_503_naming_a_broker_or_database_that_is_down(settings, tmp_path) -> None:
     from services.api import create_app
     from shared.config import Settings
     from tests.conftest import free_port

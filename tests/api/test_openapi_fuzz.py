@@ -53,6 +53,7 @@ def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
     upgrade_schema(app_settings)
     with session_scope(app_settings) as session:
         village = ensure_demo_village(session)
+        assert village is not None
         token = create_client(session, name="petugas", role=Role.OFFICIAL, village=village)[1]
     app = create_app(app_settings)
     _apps.append(app)

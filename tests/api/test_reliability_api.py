@@ -16,13 +16,13 @@ from tests.api.conftest import Api
 from tests.conftest import free_port
 
 
-def assert_problem(response, status: int) -> dict:  # type: ignore[no-untyped-def,type-arg]
+def assert_problem(response, status: int) -> dict:
     assert response.status_code == status, response.get_data(as_text=True)
     assert response.headers["Content-Type"] == "application/problem+json"
-    return response.get_json()  # type: ignore[no-any-return]
+    return response.get_json()
 
 
-def post(api: Api, body: dict, key: str | None, who: str = "post_a"):  # type: ignore[no-untyped-def,type-arg]
+def post(api: Api, body: dict, key: str | None, who: str = "post_a"):
     headers = {"Idempotency-Key": key} if key is not None else {}
     return api.call("POST", "/api/v1/letters", who, json=body, headers=headers)
 

@@ -7,6 +7,7 @@ import re
 import resource
 import subprocess
 import sys
+import tempfile
 import time
 import zlib
 from pathlib import Path
@@ -22,12 +23,21 @@ from shared.db import get_engine
 from tests.api.conftest import Api
 from tests.api.world import build_world
 from tests.conftest import ROOT, Stack, run_cli
+from tests.pdftools import forge_signature_value
 
 NOT_FOUND_LINE = "Surat tidak terdaftar di sistem desa"
 DEV_NOTICE = "Ditandatangani dengan sertifikat pengembangan desa, bukan sertifikat BSrE."
+# What the page may do, directive by directive (order and spacing free): load nothing and run no script, style
+# itself inline, show images of its own origin or inline, post the check form to itself, be framed by nobody.
+PAGE_POLICY = {
+    "default-src": {"'none'"},
+    "style-src": {"'unsafe-inline'"},
+    "img-src": {"'self'", "data:"},
+    "form-action": {"'self'"},
+    "frame-ancestors": {"'none'"},
+    "base-uri": {"'none'"},
+}
 SECURITY_HEADERS = {
-    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "
-                               "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
     "X-Frame-Options": "DENY",
@@ -84,9 +94,16 @@ def assert_nik_hidden(text: str, nik: str) -> None:
     assert shown is not None and sum(ch.isdigit() for ch in shown.group()) <= 8
 
 
+def policy_directives(header: str) -> dict[str, set[str]]:
+    """A Content-Security-Policy header as {directive: sources} (CSP Level 3 serialization)."""
+    directives = [part.split() for part in header.split(";") if part.strip()]
+    return {name.lower(): set(sources) for name, *sources in directives}
+
+
 def assert_secure(response: requests.Response) -> None:
     for name, value in SECURITY_HEADERS.items():
         assert response.headers.get(name) == value, name
+    assert policy_directives(response.headers.get("Content-Security-Policy", "")) == PAGE_POLICY
 
 
 def check_issued_page(stack: Stack, token: str, letter: dict[str, Any], nik: str) -> None:
@@ -126,6 +143,7 @@ def check_uploads(stack: Stack, token: str, pdf: bytes) -> None:
     assert changed["signature"]["valid"] is False
     assert "BERBEDA" in upload(stack, token, tamper(pdf)).text
     assert "Tanda tangan tidak valid" in upload(stack, token, tamper(pdf)).text
+    check_false_signature_value(stack, token, pdf)
     not_pdf = upload(stack, token, b"<html>bukan surat</html>", headers=JSON)
     assert not_pdf.status_code == 422 and not_pdf.headers["Content-Type"] == "application/problem+json"
     friendly = stack.request("POST", f"/v/{token}/check")
@@ -159,6 +177,22 @@ def check_malformed_uploads(stack: Stack, token: str, pdf: bytes) -> None:
         assert len(about_it) == 1 and "is not a readable PDF" in about_it[0], lines
     page = upload(stack, token, pdf[:len(pdf) // 2])  # a person's browser gets the page, with the reason
     assert page.status_code == 422 and "Berkas yang diunggah bukan PDF yang utuh." in page.text
+
+
+def check_false_signature_value(stack: Stack, token: str, pdf: bytes) -> None:
+    """The issued file with a false ECDSA value over the right digest: not valid, by the page and by pdfsig."""
+    forged = forge_signature_value(pdf)
+    answer = upload(stack, token, forged, headers=JSON).json()["check"]
+    assert answer["identical"] is False and answer["sha256"] == hashlib.sha256(forged).hexdigest()
+    assert (answer["signature"]["valid"], answer["signature"]["intact"]) == (False, False), answer
+    assert answer["signature"]["problem"] == "Isi dokumen berubah setelah ditandatangani."
+    page = upload(stack, token, forged).text
+    assert "Tanda tangan tidak valid: Isi dokumen berubah setelah ditandatangani." in page and "BERBEDA" in page
+    with tempfile.TemporaryDirectory() as tmp:
+        (Path(tmp) / "palsu.pdf").write_bytes(forged)
+        report = subprocess.run(["pdfsig", "-nocert", Path(tmp) / "palsu.pdf"], capture_output=True, text=True,
+                                timeout=60).stdout
+    assert "Signature Validation: Signature is Invalid." in report, report
 
 
 def check_unknown_tokens(stack: Stack, token: str) -> None:

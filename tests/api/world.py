@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
+from typing import Any
 
 from shared.accounts import create_client, create_village
 from shared.db import session_scope
@@ -12,7 +13,7 @@ from shared.letters.workflow import issuing, lifecycle
 from shared.models import Letter, Role
 from tests.api.conftest import Api
 
-OTHER_VILLAGE = {"code": "Ds.Sdr", "name": "Sudajaya", "district": "Cicurug", "regency": "Sukabumi"}
+OTHER_VILLAGE: dict[str, Any] = {"code": "Ds.Sdr", "name": "Sudajaya", "district": "Cicurug", "regency": "Sukabumi"}
 
 
 @dataclass

@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cryptography import x509
@@ -21,7 +22,7 @@ from shared.production import production_problems
 from tests.conftest import ROOT, free_port
 
 PASSWORD = "k3y-Desa-Cijengkol-2026"
-READY = {"database_url": "postgresql+psycopg://suratdesa:S3cure-db-pass@db:5432/suratdesa",
+READY: dict[str, Any] = {"database_url": "postgresql+psycopg://suratdesa:S3cure-db-pass@db:5432/suratdesa",
          "broker_url": "redis://:R3dis-pass@redis:6379/0", "public_base_url": "https://cijengkol.desa.id"}
 
 
@@ -43,8 +44,8 @@ def write_p12(path: Path, key: ec.EllipticCurvePrivateKey, cert: x509.Certificat
     return path
 
 
-def production(tmp_path: Path, **values: object) -> Settings:
-    return Settings(suratdesa_home=tmp_path, suratdesa_env="production", **{**READY, **values})  # type: ignore[arg-type]
+def production(tmp_path: Path, **values: Any) -> Settings:
+    return Settings(suratdesa_home=tmp_path, suratdesa_env="production", **{**READY, **values})
 
 
 @pytest.fixture

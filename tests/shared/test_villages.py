@@ -9,6 +9,7 @@ import subprocess
 import sys
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlmodel import select
@@ -166,7 +167,7 @@ def test_villages_create_checks_names_as_a_profile_does(tmp_path: Path) -> None:
                             capture_output=True, text=True, cwd=ROOT, timeout=60)
     assert result.returncode == 1 and "name: " in result.stderr and "(U+200B)" in result.stderr, result.stderr
     settings = Settings(suratdesa_home=tmp_path / "home")
-    names = {"name": "Sudajaya", "district": "Cicurug", "regency": "Sukabumi", "province": "Jawa Barat"}
+    names: dict[str, Any] = {"name": "Sudajaya", "district": "Cicurug", "regency": "Sukabumi", "province": "Jawa Barat"}
     with session_scope(settings) as session:
         for field, value in (("district", "Cicu\u202erug"), ("regency", "\ufeffSukabumi"),
                              ("province", "Jawa\u00adBarat")):

@@ -23,7 +23,7 @@ from tests.worker.batch import wait_all
 F4_POINTS = (609.4, 935.4)
 
 
-def letter_types(stack: Stack) -> dict[str, dict]:  # type: ignore[type-arg]
+def letter_types(stack: Stack) -> dict[str, dict]:
     return {t["code"]: t for t in stack.request("GET", "/api/v1/letter-types", stack.post_token).json()}
 
 
@@ -62,7 +62,7 @@ def test_every_letter_type_is_issued_on_f4_with_title_number_and_date(stack: Sta
         assert f"Nomor: {number}" in text and f"Cijengkol, {today}" in text, code
 
 
-def test_a_type_without_approval_is_issued_by_the_worker_alone(stack: Stack, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_a_type_without_approval_is_issued_by_the_worker_alone(stack: Stack, tmp_path) -> None:
     profile = tmp_path / "cijengkol.toml"
     text = DEMO_PROFILE.read_text(encoding="utf-8").replace("# pengantar = false", "pengantar = false")
     logo = DEMO_PROFILE.parent / "cijengkol-logo.png"
@@ -100,7 +100,7 @@ def issue_examples(stack: Stack, *codes: str) -> None:
     wait_all(stack, ids, "issued", timeout=60)
 
 
-def test_a_village_switching_to_one_shared_count_and_back_never_repeats_a_number(stack: Stack, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_a_village_switching_to_one_shared_count_and_back_never_repeats_a_number(stack: Stack, tmp_path: Path) -> None:
     issue_examples(stack, "sktm", "domisili")  # per type: 401/..., 470/...
     shared = demo_profile_with(tmp_path, 'sequence = "per_type"', 'sequence = "shared"')
     run_cli(stack.env, "villages", "load", str(shared))

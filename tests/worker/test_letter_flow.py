@@ -7,24 +7,23 @@ import time
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from shared.config import Settings
 from shared.letters.signing.signatures import trust_roots, validate_signed_pdf
 from shared.queue import ISSUE_LETTER, RENDER_DRAFT, TaskQueue
 from tests.conftest import Stack
 from tests.pdftools import pdf_text, pdf_text_flat, pdfsig, qr_codes
 
 
-def example(stack: Stack, code: str = "sktm") -> dict:  # type: ignore[type-arg]
+def example(stack: Stack, code: str = "sktm") -> dict:
     types = stack.request("GET", "/api/v1/letter-types", stack.post_token).json()
     return next(t["example"] for t in types if t["code"] == code)
 
 
-def submit_and_draft(stack: Stack, body: dict) -> str:  # type: ignore[type-arg]
+def submit_and_draft(stack: Stack, body: dict) -> str:
     response = stack.submit(body)
     assert response.status_code == 202, response.text
     letter_id = response.json()["id"]
     stack.wait_for(letter_id, "awaiting_approval")
-    return letter_id  # type: ignore[no-any-return]
+    return letter_id
 
 
 def test_submitted_letter_gets_a_draft_pdf(stack: Stack) -> None:
@@ -87,9 +86,7 @@ def test_redelivered_messages_change_nothing(stack: Stack) -> None:
     stack.request("POST", f"/api/v1/letters/{letter_id}/approve", stack.official_token)
     before = stack.wait_for(letter_id, "issued")
     pdf_before = stack.request("GET", f"/api/v1/letters/{letter_id}/pdf", stack.official_token).content
-    queue = TaskQueue(Settings(_env_file=None, **{  # type: ignore[call-arg]
-        "suratdesa_home": stack.env["SURATDESA_HOME"], "database_url": stack.env.get("DATABASE_URL"),
-        "broker_url": stack.env.get("BROKER_URL")}))
+    queue = TaskQueue(stack.settings())
     for task in (RENDER_DRAFT, ISSUE_LETTER, ISSUE_LETTER):
         assert queue.enqueue(task, before["id"])
     deadline = time.monotonic() + 20

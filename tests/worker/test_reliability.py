@@ -19,17 +19,19 @@ from sqlmodel import select
 from shared.accounts import create_client, create_village
 from shared.db import get_engine, session_scope
 from shared.models import IdempotencyKey, Role, Village
-from tests.conftest import Stack, free_port, running_stack
+from tests.conftest import Stack, free_port, run_cli, running_stack
 from tests.worker.batch import (
     FAST_SWEEPER,
     approve_all,
     assert_village_numbers_gap_free,
+    attempts_seen,
     example,
     issued_events,
     sequences,
     statuses,
     submit_many,
     wait_all,
+    watch_attempts,
 )
 
 # The same logic on both backends; these two spend their time on the services stack only.
@@ -70,7 +72,34 @@ def test_parallel_identical_posts_with_one_key_make_one_letter(fast: Stack) -> N
     fast.wait_for(letter_id, "awaiting_approval")  # rendered once, like any letter
 
 
+def test_two_posts_with_one_key_each_get_their_own_letter_and_their_own_replay(fast: Stack) -> None:
+    """Keys belong to one client: the same key and body from two posts are two letters, each replayed to its post."""
+    other_post = run_cli(fast.env, "clients", "create", "--name", f"pos-b-{uuid.uuid4().hex[:8]}",
+                         "--role", "post").strip().splitlines()[-1]
+    body, key = example(fast), f"kunci-bersama-{uuid.uuid4()}"
+    tokens = {"a": fast.post_token, "b": other_post}
+    first = {post: fast.submit(body, token, headers={"Idempotency-Key": key}) for post, token in tokens.items()}
+    retry = {post: fast.submit(body, token, headers={"Idempotency-Key": key}) for post, token in tokens.items()}
+    assert [a.status_code for a in (*first.values(), *retry.values())] == [202] * 4
+    assert first["a"].json()["id"] != first["b"].json()["id"]
+    assert not any("Idempotent-Replayed" in a.headers for a in first.values())
+    for post in tokens:
+        assert retry[post].headers["Idempotent-Replayed"] == "true"
+        assert retry[post].json() == first[post].json(), (post, retry[post].text, first[post].text)
+        assert retry[post].headers["Location"] == first[post].headers["Location"]
+        assert retry[post].headers["Location"].endswith(f"/api/v1/letters/{first[post].json()['id']}")
+    for post, other in (("a", "b"), ("b", "a")):
+        theirs = first[other].json()["id"]
+        assert fast.request("GET", f"/api/v1/letters/{theirs}", tokens[post]).status_code == 404
+    with session_scope(fast.settings()) as session:
+        keys = session.exec(select(IdempotencyKey).where(IdempotencyKey.key == key)).all()
+    assert sorted(str(k.letter_id) for k in keys) == sorted(a.json()["id"] for a in first.values())
+    assert len({k.client_id for k in keys}) == 2
+
+
 def test_forty_parallel_approvals_get_forty_consecutive_numbers(fast: Stack) -> None:
+    """Each letter is drafted and issued in one attempt, no error on the way: the race costs no retries."""
+    watch_attempts(fast)
     ids = submit_many(fast, 40)
     wait_all(fast, ids, "awaiting_approval", timeout=60)
     approve_all(fast, ids, parallel=40)
@@ -79,6 +108,10 @@ def test_forty_parallel_approvals_get_forty_consecutive_numbers(fast: Stack) -> 
     assert seqs == list(range(seqs[0], seqs[0] + 40))
     assert set(issued_events(fast, ids).values()) == {1} and len(issued_events(fast, ids)) == 40
     assert_village_numbers_gap_free(fast)
+    one_attempt_each = {("submitted", 1, None), ("approved", 1, None)}
+    seen = attempts_seen(fast, ids)
+    assert {i: found for i, found in seen.items() if found != one_attempt_each} == {}
+    assert sorted(seen) == sorted(ids)
 
 
 def test_sigkilled_workers_mid_batch_then_a_new_worker_issues_every_letter_exactly_once(fast: Stack) -> None:

@@ -6,6 +6,7 @@ import base64
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import cast
 
 import pytest
 import redis
@@ -39,7 +40,9 @@ def test_a_submission_puts_only_the_letter_id_on_redis(tmp_path: Path, redis_db:
     settings = Settings(suratdesa_home=tmp_path, broker_url=f"redis://{REDIS_HOST[0]}:{REDIS_HOST[1]}/{redis_db}")
     upgrade_schema(settings)
     with session_scope(settings) as session:
-        token = create_client(session, name="pos", role=Role.POST, village=ensure_demo_village(session))[1]
+        village = ensure_demo_village(session)
+        assert village is not None
+        token = create_client(session, name="pos", role=Role.POST, village=village)[1]
     body = example_request(load_catalog(settings.templates_dir).types["sktm"])
     response = create_app(settings).test_client().post("/api/v1/letters", json=body,
                                                        headers={"Authorization": f"Bearer {token}"})
@@ -47,7 +50,7 @@ def test_a_submission_puts_only_the_letter_id_on_redis(tmp_path: Path, redis_db:
     assert response.status_code == 202
     letter_id = response.get_json()["id"]
 
-    [raw] = redis.Redis(*REDIS_HOST, db=redis_db).lrange("celery", 0, -1)
+    [raw] = cast(list[bytes], redis.Redis(*REDIS_HOST, db=redis_db).lrange("celery", 0, -1))
     message = json.loads(raw)
     assert message["content-type"] == "application/json" and message["headers"]["task"] == RENDER_DRAFT
     args, kwargs, _embed = json.loads(base64.b64decode(message["body"]))

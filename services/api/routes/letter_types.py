@@ -13,7 +13,7 @@ bp = Blueprint("letter_types", __name__, url_prefix="/api/v1")
 
 
 @bp.get("/letter-types")
-def list_letter_types():  # type: ignore[no-untyped-def]
+def list_letter_types():
     """Every letter type: code, title, fields and a complete valid request body."""
     current_client()
     catalog = load_catalog(settings().templates_dir)

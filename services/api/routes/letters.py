@@ -30,7 +30,7 @@ def _authenticate() -> None:
 
 
 @bp.post("")
-def submit():  # type: ignore[no-untyped-def]
+def submit():
     """Validate, store (committed), then enqueue; 202 with the letter. A known Idempotency-Key replays."""
     client = current_client()
     key = parse_key(request.headers.get(HEADER))
@@ -48,7 +48,7 @@ def submit():  # type: ignore[no-untyped-def]
 
 
 @bp.get("")
-def index():  # type: ignore[no-untyped-def]
+def index():
     """The letters the caller may see, newest first, with a cursor for the next page."""
     filters, client = query_filters(request.args), current_client()
     letters, next_cursor = lifecycle.list_letters(session=db_session(), client=client, **filters)
@@ -57,7 +57,7 @@ def index():  # type: ignore[no-untyped-def]
 
 
 @bp.get("/<uuid:letter_id>")
-def show(letter_id: uuid.UUID):  # type: ignore[no-untyped-def]
+def show(letter_id: uuid.UUID):
     """One letter with its events."""
     client = current_client()
     letter = lifecycle.visible_letter(db_session(), client, letter_id)
@@ -74,7 +74,7 @@ def _pdf_response(letter_id: uuid.UUID, kind: str, filename: str) -> Response:
 
 
 @bp.get("/<uuid:letter_id>/draft.pdf")
-def draft_pdf(letter_id: uuid.UUID):  # type: ignore[no-untyped-def]
+def draft_pdf(letter_id: uuid.UUID):
     """The draft PDF once the worker has rendered it; 409 while there is none (not yet, or its render failed)."""
     letter = lifecycle.visible_letter(db_session(), current_client(), letter_id)
     if not LetterFiles(settings()).exists(letter.id, "draft"):
@@ -85,7 +85,7 @@ def draft_pdf(letter_id: uuid.UUID):  # type: ignore[no-untyped-def]
 
 
 @bp.get("/<uuid:letter_id>/pdf")
-def issued_pdf(letter_id: uuid.UUID):  # type: ignore[no-untyped-def]
+def issued_pdf(letter_id: uuid.UUID):
     """The signed PDF, named after the letter number (never the NIK); 409 before it is issued."""
     letter = lifecycle.visible_letter(db_session(), current_client(), letter_id)
     if letter.number is None:
@@ -102,7 +102,7 @@ def _act(action: Any, letter_id: uuid.UUID, **kwargs: Any) -> Response:
 
 
 @bp.post("/<uuid:letter_id>/approve")
-def approve(letter_id: uuid.UUID):  # type: ignore[no-untyped-def]
+def approve(letter_id: uuid.UUID):
     """An official approves; the worker then issues the letter."""
     response = _act(lifecycle.approve_letter, letter_id)
     task_queue().request(Step.ISSUE, letter_id)
@@ -110,7 +110,7 @@ def approve(letter_id: uuid.UUID):  # type: ignore[no-untyped-def]
 
 
 @bp.post("/<uuid:letter_id>/retry")
-def retry(letter_id: uuid.UUID):  # type: ignore[no-untyped-def]
+def retry(letter_id: uuid.UUID):
     """An official sends a failed letter back to the status it failed from, and its task runs again."""
     official = require_official()
     letter = lifecycle.retry_letter(session=db_session(), letter_id=letter_id, actor=official)
@@ -120,14 +120,14 @@ def retry(letter_id: uuid.UUID):  # type: ignore[no-untyped-def]
 
 
 @bp.post("/<uuid:letter_id>/reject")
-def reject(letter_id: uuid.UUID):  # type: ignore[no-untyped-def]
+def reject(letter_id: uuid.UUID):
     """An official rejects a draft with a reason."""
     require_official()  # a hamlet post gets 403 whatever its body says
     return _act(lifecycle.reject_letter, letter_id, reason=reason_from(json_body()))
 
 
 @bp.post("/<uuid:letter_id>/revoke")
-def revoke(letter_id: uuid.UUID):  # type: ignore[no-untyped-def]
+def revoke(letter_id: uuid.UUID):
     """An official revokes an issued letter with a reason."""
     require_official()
     return _act(lifecycle.revoke_letter, letter_id, reason=reason_from(json_body()))

@@ -13,7 +13,7 @@ bp = Blueprint("openapi", __name__, url_prefix="/api/v1")
 
 
 @bp.get("/openapi.json")
-def describe():  # type: ignore[no-untyped-def]
+def describe():
     """The OpenAPI 3.1 description, built once per process from the catalog's models."""
     current_client()
     cache = current_app.extensions.setdefault("suratdesa.openapi", {})

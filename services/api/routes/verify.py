@@ -64,7 +64,7 @@ def _page(letter: Letter, village: Village, status: int = 200, **extra: object) 
 
 
 @bp.get("/v/<token>")
-def page(token: str):  # type: ignore[no-untyped-def]
+def page(token: str):
     """The letter's verdict (SAH / DICABUT) and public facts; 404 TIDAK DITEMUKAN for an unknown token."""
     found = _letter(token)
     if found is None:
@@ -76,7 +76,7 @@ def page(token: str):  # type: ignore[no-untyped-def]
 
 
 @bp.post("/v/<token>/check")
-def check(token: str):  # type: ignore[no-untyped-def]
+def check(token: str):
     """Compare an uploaded PDF with the issued letter and check its signature."""
     count_upload_check()  # every upload is parsed and validated: each one counts
     found = _letter(token)
@@ -97,7 +97,7 @@ def check(token: str):  # type: ignore[no-untyped-def]
 
 
 @bp.errorhandler(RequestEntityTooLarge)
-def _too_large(_error: RequestEntityTooLarge):  # type: ignore[no-untyped-def]
+def _too_large(_error: RequestEntityTooLarge):
     detail = "Berkas terlalu besar; surat desa berukuran kurang dari 1 MB."
     found = _letter(request.view_args.get("token", "")) if request.view_args else None
     if found is None:

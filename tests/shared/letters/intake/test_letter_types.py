@@ -24,11 +24,11 @@ NUMBER = "401/012/Ds.Cjk/XI/2026"
 
 
 @pytest.fixture(scope="module")
-def catalog():  # type: ignore[no-untyped-def]
+def catalog():
     return load_catalog(TEMPLATES)
 
 
-def letter_pdf(catalog, code: str, *, number: str | None = NUMBER, **fields: object) -> bytes:  # type: ignore[no-untyped-def]
+def letter_pdf(catalog, code: str, *, number: str | None = NUMBER, **fields: object) -> bytes:
     """The type's example for Desa Cijengkol, as the worker would render it."""
     letter_type, village = catalog.get(code), demo_village()
     body = example_request(letter_type)
@@ -51,14 +51,14 @@ def image_count(pdf: bytes, tmp_path: Path) -> int:
     return sum(1 for line in listing.splitlines()[2:] if line.split()[2] == "image")  # not an alpha mask
 
 
-def test_amounts_are_written_in_figures_and_in_words(catalog) -> None:  # type: ignore[no-untyped-def]
+def test_amounts_are_written_in_figures_and_in_words(catalog) -> None:
     text = " ".join(lines_of(letter_pdf(catalog, "usaha")))
     assert "Penghasilan per Bulan : Rp 5.000.000 (lima juta rupiah)" in text
     text = " ".join(lines_of(letter_pdf(catalog, "usaha", monthly_income=1_250_500)))
     assert "Rp 1.250.500 (satu juta dua ratus lima puluh ribu lima ratus rupiah)" in text
 
 
-def test_delegated_signers_print_a_n_and_u_b_lines_in_order(catalog) -> None:  # type: ignore[no-untyped-def]
+def test_delegated_signers_print_a_n_and_u_b_lines_in_order(catalog) -> None:
     lines = lines_of(letter_pdf(catalog, "belum_menikah"))  # the demo village has the Kasi Pelayanan sign it
     wanted = ["a.n. Kepala Desa Cijengkol", "u.b. Sekretaris Desa", "Kasi Pelayanan", "Asep Contohnudin",
               "NIPD. 3202.09.2019.005"]
@@ -73,7 +73,7 @@ def test_delegated_signers_print_a_n_and_u_b_lines_in_order(catalog) -> None:  #
     assert any("Yang bertanda tangan di bawah ini, Kepala Desa Cijengkol," in line for line in lines)
 
 
-def test_letterhead_carries_the_village_emblem_and_address(catalog, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_letterhead_carries_the_village_emblem_and_address(catalog, tmp_path) -> None:
     pdf = letter_pdf(catalog, "sktm")
     assert image_count(pdf, tmp_path) == 1  # the emblem; the QR code is drawn as vectors
     lines = lines_of(pdf)
@@ -81,7 +81,7 @@ def test_letterhead_carries_the_village_emblem_and_address(catalog, tmp_path) ->
                          "Jl. Raya Cijengkol No. 1, Caringin, Sukabumi, Kode Pos 43154"]
 
 
-def test_a_birth_reads_child_then_mother_father_and_reporter(catalog) -> None:  # type: ignore[no-untyped-def]
+def test_a_birth_reads_child_then_mother_father_and_reporter(catalog) -> None:
     lines = lines_of(letter_pdf(catalog, "kelahiran"))
     order = ["menerangkan dengan sebenarnya bahwa telah lahir seorang", "Nama Anak : Rizki Contoh",
              "Hari/Tanggal Lahir : Rabu, 14 Oktober 2026", "Pukul : 08.30 WIB", "Dari seorang ibu:",
@@ -92,13 +92,13 @@ def test_a_birth_reads_child_then_mother_father_and_reporter(catalog) -> None:  
     assert "berlaku sampai dengan" not in " ".join(lines)  # a birth does not expire
 
 
-def test_a_death_names_the_deceased_first(catalog) -> None:  # type: ignore[no-untyped-def]
+def test_a_death_names_the_deceased_first(catalog) -> None:
     text = "\n".join(lines_of(letter_pdf(catalog, "kematian")))
     assert re.search(r"Nama : Oman Contoh\nNIK : 3202090102480002\n.*\n.*\nAlamat Terakhir", text)
     assert "Telah meninggal dunia pada:\nHari/Tanggal : Senin, 2 November 2026\nPukul : 14.15 WIB" in text
 
 
-def test_family_members_moving_along_are_one_table(catalog) -> None:  # type: ignore[no-untyped-def]
+def test_family_members_moving_along_are_one_table(catalog) -> None:
     lines = lines_of(letter_pdf(catalog, "pindah"))
     head = lines.index("Anggota keluarga yang ikut pindah:")
     assert lines[head + 1:head + 4] == ["No. Nama NIK Hubungan", "1. Euis Contohwati 3202094506900003 Istri",
@@ -106,7 +106,7 @@ def test_family_members_moving_along_are_one_table(catalog) -> None:  # type: ig
     assert "Akan pindah ke:" in lines and "RT/RW : 004/002" in lines
 
 
-def test_each_type_has_its_own_title_validity_and_closing(catalog) -> None:  # type: ignore[no-untyped-def]
+def test_each_type_has_its_own_title_validity_and_closing(catalog) -> None:
     text = " ".join(lines_of(letter_pdf(catalog, "kartu_sehat_desa")))
     assert "SURAT REKOMENDASI KARTU SEHAT DESA" in text
     assert "Surat rekomendasi ini berlaku sampai dengan 27 Februari 2027." in text
@@ -117,7 +117,7 @@ def test_each_type_has_its_own_title_validity_and_closing(catalog) -> None:  # t
 
 @pytest.mark.parametrize("code", ["sktm", "domisili", "usaha", "pengantar", "kelahiran", "kematian", "pindah",
                                   "belum_menikah", "kartu_sehat_desa"])
-def test_every_example_fits_one_f4_page(catalog, code) -> None:  # type: ignore[no-untyped-def]
+def test_every_example_fits_one_f4_page(catalog, code) -> None:
     text = pdf_text(letter_pdf(catalog, code))
     assert "Halaman" not in text and "\f" not in text.rstrip("\f")
     assert "Cijengkol, 27 November 2026" in text
@@ -151,7 +151,7 @@ def test_field_options_must_suit_the_field_type(tmp_path: Path) -> None:
         load_letter_type(write(tmp_path, "usaha.toml", text))
 
 
-def test_times_carry_the_villages_zone(catalog) -> None:  # type: ignore[no-untyped-def]
+def test_times_carry_the_villages_zone(catalog) -> None:
     village = demo_village()
     village.profile = {**village.profile, "time_zone": "WITA"}
     letter_type = catalog.get("kematian")

@@ -18,40 +18,40 @@ TODAY = date(2026, 11, 27)  # the village's today the requests are judged by
 
 
 @pytest.fixture(scope="module")
-def catalog():  # type: ignore[no-untyped-def]
+def catalog():
     return load_catalog(Settings().templates_dir)
 
 
 @pytest.fixture
-def sktm(catalog) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+def sktm(catalog) -> dict[str, Any]:
     return copy.deepcopy(example_request(catalog.get("sktm")))
 
 
-def errors_of(body: Any, catalog) -> dict[str, str]:  # type: ignore[no-untyped-def]
+def errors_of(body: Any, catalog) -> dict[str, str]:
     with pytest.raises(ValidationFailed) as caught:
         validate_request(body, catalog, today=TODAY)
     return {e.field: e.message for e in caught.value.errors}
 
 
-def test_every_example_is_valid(catalog) -> None:  # type: ignore[no-untyped-def]
+def test_every_example_is_valid(catalog) -> None:
     for letter_type in catalog.types.values():
         request = validate_request(example_request(letter_type), catalog, today=TODAY)
         assert request.letter_type.code == letter_type.code
         assert request.applicant["nik"] == example_request(letter_type)["applicant"]["nik"]
 
 
-def test_missing_nik_names_applicant_nik(sktm, catalog) -> None:  # type: ignore[no-untyped-def]
+def test_missing_nik_names_applicant_nik(sktm, catalog) -> None:
     del sktm["applicant"]["nik"]
     assert errors_of(sktm, catalog) == {"applicant.nik": "wajib diisi"}
 
 
 @pytest.mark.parametrize("nik", ["123", "32020912038500011", "320209120385000A", 3202091203850001])
-def test_nik_must_be_sixteen_digits(sktm, catalog, nik) -> None:  # type: ignore[no-untyped-def]
+def test_nik_must_be_sixteen_digits(sktm, catalog, nik) -> None:
     sktm["applicant"]["nik"] = nik
     assert "applicant.nik" in errors_of(sktm, catalog)
 
 
-def test_nik_contradicting_sex_or_birth_date_is_refused(sktm, catalog) -> None:  # type: ignore[no-untyped-def]
+def test_nik_contradicting_sex_or_birth_date_is_refused(sktm, catalog) -> None:
     sktm["applicant"]["sex"] = "P"
     assert errors_of(sktm, catalog) == {"applicant.nik": "jenis kelamin tidak sesuai dengan NIK"}
     sktm["applicant"]["sex"] = "L"
@@ -66,11 +66,10 @@ def test_nik_rules() -> None:
     assert nik_shape_problem("3202099906900001") is not None  # day 99
     assert nik_agreement_problem("3202094506900001", birth_date=date(1990, 6, 5), sex="P") is None
     assert nik_agreement_problem("3202094506900001", birth_date=date(1990, 6, 5), sex="L") is not None
-    masked = mask_nik("3202094506900001")
-    assert sum(c.isdigit() for c in masked) <= 8 and len(masked) == 16
+    assert mask_nik("3202094506900001") == "3202**********01"
 
 
-def test_unknown_type_and_fields_are_named(sktm, catalog) -> None:  # type: ignore[no-untyped-def]
+def test_unknown_type_and_fields_are_named(sktm, catalog) -> None:
     assert set(errors_of({**sktm, "type": "surat_sakti"}, catalog)) == {"type"}
     sktm["fields"]["color"] = "red"
     sktm["applicant"]["hobby"] = "x"
@@ -78,7 +77,7 @@ def test_unknown_type_and_fields_are_named(sktm, catalog) -> None:  # type: igno
     assert set(errors_of(sktm, catalog)) == {"fields.color", "applicant.hobby", "extra"}
 
 
-def test_limits_enums_and_dates(sktm, catalog) -> None:  # type: ignore[no-untyped-def]
+def test_limits_enums_and_dates(sktm, catalog) -> None:
     sktm["applicant"]["name"] = "x" * 101
     sktm["applicant"]["religion"] = "Jedi"
     sktm["applicant"]["birth_date"] = (TODAY + timedelta(days=1)).isoformat()
@@ -91,12 +90,12 @@ def test_limits_enums_and_dates(sktm, catalog) -> None:  # type: ignore[no-untyp
 
 
 @pytest.mark.parametrize("value", ["12-03-1985", "1985/03/12", 19850312, "1985-02-30"])
-def test_dates_must_be_iso(sktm, catalog, value) -> None:  # type: ignore[no-untyped-def]
+def test_dates_must_be_iso(sktm, catalog, value) -> None:
     sktm["applicant"]["birth_date"] = value
     assert "applicant.birth_date" in errors_of(sktm, catalog)
 
 
-def test_persons_inside_fields_are_checked(sktm, catalog) -> None:  # type: ignore[no-untyped-def]
+def test_persons_inside_fields_are_checked(sktm, catalog) -> None:
     sktm["fields"]["household_members"] = [
         {"nik": "3202094506900001", "name": "Siti", "birth_date": "1990-06-05", "sex": "P"},
         {"nik": "3202094506900002", "name": "Asep", "sex": "L"},
@@ -104,11 +103,11 @@ def test_persons_inside_fields_are_checked(sktm, catalog) -> None:  # type: igno
     assert errors_of(sktm, catalog) == {"fields.household_members.1.nik": "jenis kelamin tidak sesuai dengan NIK"}
 
 
-def test_body_must_be_an_object(catalog) -> None:  # type: ignore[no-untyped-def]
+def test_body_must_be_an_object(catalog) -> None:
     assert errors_of([1, 2], catalog) == {"(body)": "isi permintaan harus berupa objek JSON"}
 
 
-def test_names_with_apostrophes_hyphens_and_accents_pass(sktm, catalog) -> None:  # type: ignore[no-untyped-def]
+def test_names_with_apostrophes_hyphens_and_accents_pass(sktm, catalog) -> None:
     for name in ("Nur'aini", "Siti-Rahmah", "Ñoño Peña"):
         sktm["applicant"]["name"] = name
         assert validate_request(sktm, catalog, today=TODAY).applicant["name"] == name

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import shutil
 import stat
 import subprocess
 from concurrent.futures import ThreadPoolExecutor
@@ -20,6 +19,8 @@ from cryptography.x509.oid import NameOID
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign.validation import validate_pdf_signature
+from pyhanko_certvalidator import ValidationContext
 from reportlab.pdfgen import canvas
 
 from shared.letters.signing.keys import key_usage
@@ -33,9 +34,9 @@ from shared.letters.signing.signatures import (
     trust_roots,
     validate_signed_pdf,
 )
+from tests.conftest import _tool
+from tests.pdftools import forge_signature_value
 
-PDFSIG = shutil.which("pdfsig")
-CERTUTIL = shutil.which("certutil")
 VILLAGE = {
     "village_code": "Ds.Cjk",
     "village_name": "Desa Cijengkol",
@@ -203,7 +204,7 @@ def test_pdfsig_trusts_the_chain_only_once_the_dev_ca_is_trusted(
     keys_dir: Path, signed_pdf: bytes, tmp_path: Path
 ) -> None:
     # A private NSS database: pdfsig would otherwise read whatever ~/.pki/nssdb happens to trust.
-    certutil, nssdb = CERTUTIL or "certutil", tmp_path / "nssdb"
+    certutil, nssdb = _tool("certutil"), tmp_path / "nssdb"
     nssdb.mkdir()
     subprocess.run([certutil, "-N", "-d", f"sql:{nssdb}", "--empty-password"], check=True, timeout=30)
     before = run_pdfsig(tmp_path, signed_pdf, "-nssdir", f"sql:{nssdb}")
@@ -218,19 +219,42 @@ def test_pdfsig_trusts_the_chain_only_once_the_dev_ca_is_trusted(
 
 
 def run_pdfsig(tmp_path: Path, pdf: bytes, *options: str) -> str:
+    """pdfsig's report on pdf; without pdfsig the test fails under CI=true and is skipped elsewhere."""
     path = tmp_path / "surat.pdf"
     path.write_bytes(pdf)
-    return subprocess.run([PDFSIG or "pdfsig", *options, str(path)], capture_output=True, text=True, timeout=60).stdout
+    return subprocess.run([_tool("pdfsig"), *options, str(path)], capture_output=True, text=True, timeout=60).stdout
 
 
-def test_one_changed_byte_breaks_the_signature(keys_dir: Path, signed_pdf: bytes, tmp_path: Path) -> None:
+def changed_byte(signed_pdf: bytes) -> bytes:
     at = signed_pdf.index(b"TIDAK MAMPU")
-    forged = signed_pdf[:at] + b"X" + signed_pdf[at + 1 :]
-    check = validate_signed_pdf(forged, trust_roots(keys_dir))
+    return signed_pdf[:at] + b"X" + signed_pdf[at + 1 :]
+
+
+def test_one_changed_byte_breaks_the_signature(keys_dir: Path, signed_pdf: bytes) -> None:
+    check = validate_signed_pdf(changed_byte(signed_pdf), trust_roots(keys_dir))
     assert check.signed and not check.intact and not check.valid
     assert check.problem == "Isi dokumen berubah setelah ditandatangani."
-    if PDFSIG:
-        assert "Signature Validation: Digest Mismatch." in run_pdfsig(tmp_path, forged, "-nocert")
+
+
+def test_pdfsig_finds_the_changed_byte(signed_pdf: bytes, tmp_path: Path) -> None:
+    assert "Signature Validation: Digest Mismatch." in run_pdfsig(tmp_path, changed_byte(signed_pdf), "-nocert")
+
+
+def test_a_false_signature_value_over_the_right_digest_is_not_valid(keys_dir: Path, signed_pdf: bytes) -> None:
+    forged = forge_signature_value(signed_pdf)
+    status = validate_pdf_signature(PdfFileReader(BytesIO(forged)).embedded_signatures[0],
+                                    ValidationContext(trust_roots=trust_roots(keys_dir)))
+    assert status.intact and not status.valid  # the forgery pyHanko sees: digest right, signature false
+    check = validate_signed_pdf(forged, trust_roots(keys_dir))
+    assert check.signed and check.covers_whole_document
+    assert not check.intact and not check.valid
+    assert check.problem == "Isi dokumen berubah setelah ditandatangani."
+
+
+def test_pdfsig_finds_the_false_signature_value(signed_pdf: bytes, tmp_path: Path) -> None:
+    out = run_pdfsig(tmp_path, forge_signature_value(signed_pdf), "-nocert")
+    assert "Signature Validation: Signature is Invalid." in out and "Digest Mismatch" not in out
+    assert "Total document signed" in out
 
 
 def test_content_appended_after_signing_is_not_covered(keys_dir: Path, signed_pdf: bytes) -> None:

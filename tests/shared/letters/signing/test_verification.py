@@ -135,6 +135,11 @@ def test_mask_name_never_shows_a_third_letter_of_any_word() -> None:
             assert len(word) <= 2 or set(word[2:]) == {"*"}, (name, mask_name(name))
 
 
+def test_mask_nik_keeps_the_regency_prefix_and_the_last_two_digits() -> None:
+    assert mask_nik("3202091203850001") == "3202**********01"
+    assert mask_nik("3202154107900093") == "3202**********93"
+
+
 def test_mask_nik_never_shows_more_than_eight_digits() -> None:
     generator = random.Random(11)
     niks = [NIK, "3202154107900003", *("".join(generator.choices("0123456789", k=16)) for _ in range(200))]
@@ -154,7 +159,8 @@ def test_public_view_of_an_issued_letter(deployment: Deployment, letter_id: uuid
     assert view["issued_on"] == format_indonesian_date(as_utc(letter.issued_at).astimezone(WIB).date())  # type: ignore[union-attr]
     assert view["village"] == "Desa Cijengkol, Kecamatan Caringin, Kabupaten Sukabumi"
     assert view["signer"] == {"name": "Budi Contoh", "position": "Kepala Desa Cijengkol"}
-    assert view["applicant"] == {"name": "Uj*** Co****", "nik": mask_nik(NIK)}
+    assert NIK == "3202091203850001"  # the SKTM example's applicant
+    assert view["applicant"] == {"name": "Uj*** Co****", "nik": "3202**********01"}
     assert view["sha256"] == letter.pdf_sha256
     assert view["development_certificate"] is True and view["certificate_notice"] == DEV_NOTICE
     assert view["revoked_at"] is None and view["reason"] is None

@@ -7,7 +7,7 @@ import uuid
 import pytest
 
 from shared.config import Settings
-from shared.db import session_scope
+from shared.db import get_existing, session_scope
 from shared.errors import Forbidden, WrongStatus
 from shared.letters.intake.catalog import load_catalog
 from shared.letters.intake.validation import example_request
@@ -25,7 +25,7 @@ def limited(office: Office, attempts: int = 3) -> Settings:
 def set_paper(office: Office, paper: str) -> None:
     """A profile naming a paper size the renderer does not know makes every render of the village fail."""
     with session_scope(office.settings) as session:
-        village = session.get(Village, office.village.id)
+        village = get_existing(session, Village, office.village.id)
         village.profile = {**village.profile, "paper": paper}
         session.add(village)
         session.commit()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import threading
 import time
 from typing import Any
@@ -48,7 +50,19 @@ def test_the_same_key_and_body_replays_the_first_answer_and_letter(office: Offic
     with session_scope(office.settings) as session:
         stored = session.exec(select(IdempotencyKey)).one()
     assert (stored.state, stored.letter_id, stored.response_status) == ("done", first.letter_id, 202)
-    assert stored.fingerprint == fingerprint(payload) and stored.response_body == first.body
+    assert stored.fingerprint == by_hand(payload) and stored.response_body == first.body
+
+
+def by_hand(payload: dict[str, Any]) -> str:
+    """The documented recipe: SHA-256 of the body as JSON with sorted keys, no spaces, UTF-8 as it is."""
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+                          .encode("utf-8")).hexdigest()
+
+
+def test_the_fingerprint_is_sha256_of_the_canonical_json() -> None:
+    body = {"fields": {"purpose": "Beasiswa", "amount": 5}, "applicant": {"name": "Ñuñez"}, "type": "sktm"}
+    canonical = '{"applicant":{"name":"Ñuñez"},"fields":{"amount":5,"purpose":"Beasiswa"},"type":"sktm"}'
+    assert fingerprint(body) == hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
 def test_the_same_key_with_another_body_is_refused_naming_the_header(office: Office) -> None:
@@ -98,7 +112,8 @@ def test_well_formed_keys() -> None:
 
 def test_a_duplicate_while_the_first_is_in_flight(office: Office) -> None:
     """PostgreSQL answers 409 after a short wait; SQLite (one writer) lets it wait and then replays."""
-    started, release, results = threading.Event(), threading.Event(), {}
+    started, release = threading.Event(), threading.Event()
+    results: dict[str, Any] = {}
 
     def slow_answer(letter: Letter) -> dict[str, Any]:
         started.set()  # the claim is inserted, not yet committed

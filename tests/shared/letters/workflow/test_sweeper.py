@@ -7,6 +7,7 @@ import json
 import uuid
 from collections.abc import Iterator
 from datetime import timedelta
+from typing import cast
 
 import pytest
 import redis
@@ -35,7 +36,7 @@ def sent(db: int) -> list[tuple[str, str]]:
     """The task messages waiting in the broker: (task name, letter id), oldest first; consumed."""
     client, messages = redis.Redis(*REDIS_HOST, db=db), []
     while (raw := client.rpop("celery")) is not None:
-        message = json.loads(raw)
+        message = json.loads(cast(bytes, raw))
         args = json.loads(base64.b64decode(message["body"]))[0]
         messages.append((message["headers"]["task"], args[0]))
     return messages
@@ -45,7 +46,7 @@ def letter_in(office: Office, status: str, attempts: int = 0) -> str:
     payload = example_request(load_catalog(office.settings.templates_dir).types["sktm"])
     with session_scope(office.settings) as session:
         letter = lifecycle.submit_letter(session=session, settings=office.settings, client=office.post, body=payload)
-        session.exec(update(Letter).where(col(Letter.id) == letter.id)  # type: ignore[call-overload]
+        session.exec(update(Letter).where(col(Letter.id) == letter.id)
                      .values(status=status, attempts=attempts))
         session.commit()
     return str(letter.id)
@@ -109,7 +110,7 @@ def test_a_draft_left_unapproved_where_no_official_approves_its_type_gets_its_ta
     settings = settings_for(office, broker)
     manual = letter_in(office, "awaiting_approval")  # sktm needs an official here: left alone
     with session_scope(settings) as session:
-        session.exec(update(Letter).where(col(Letter.id) == uuid.UUID(manual))  # type: ignore[call-overload]
+        session.exec(update(Letter).where(col(Letter.id) == uuid.UUID(manual))
                      .values(type="domisili"))
         village = session.get(Village, office.village.id)
         village.profile = {**village.profile, "approval": {"domisili": False}}  # type: ignore[union-attr]
