@@ -26,6 +26,7 @@ from tests.conftest import ROOT, Stack, run_cli
 from tests.pdftools import forge_signature_value
 
 NOT_FOUND_LINE = "Surat tidak terdaftar di sistem desa"
+FORGED = "Tanda tangan palsu: nilai tanda tangan tidak cocok dengan kunci sertifikat penanda tangan."
 DEV_NOTICE = "Ditandatangani dengan sertifikat pengembangan desa, bukan sertifikat BSrE."
 # What the page may do, directive by directive (order and spacing free): load nothing and run no script, style
 # itself inline, show images of its own origin or inline, post the check form to itself, be framed by nobody.
@@ -185,9 +186,9 @@ def check_false_signature_value(stack: Stack, token: str, pdf: bytes) -> None:
     answer = upload(stack, token, forged, headers=JSON).json()["check"]
     assert answer["identical"] is False and answer["sha256"] == hashlib.sha256(forged).hexdigest()
     assert (answer["signature"]["valid"], answer["signature"]["intact"]) == (False, False), answer
-    assert answer["signature"]["problem"] == "Isi dokumen berubah setelah ditandatangani."
+    assert answer["signature"]["problem"] == FORGED
     page = upload(stack, token, forged).text
-    assert "Tanda tangan tidak valid: Isi dokumen berubah setelah ditandatangani." in page and "BERBEDA" in page
+    assert f"Tanda tangan tidak valid: {FORGED}" in page and "BERBEDA" in page
     with tempfile.TemporaryDirectory() as tmp:
         (Path(tmp) / "palsu.pdf").write_bytes(forged)
         report = subprocess.run(["pdfsig", "-nocert", Path(tmp) / "palsu.pdf"], capture_output=True, text=True,

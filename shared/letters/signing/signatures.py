@@ -138,13 +138,16 @@ def _check_from_status(embedded: EmbeddedPdfSignature, status: PdfSignatureStatu
         signer_subject=status.signing_cert.subject.human_friendly,
         signing_time=status.signer_reported_dt,
         is_development=is_development_certificate(status.signing_cert),
-        problem=_problem(intact=intact, trusted=status.trusted, whole=whole),
+        problem=_problem(digest_matches=status.intact, signature_matches=status.valid, trusted=status.trusted,
+                         whole=whole),
     )
 
 
-def _problem(*, intact: bool, trusted: bool, whole: bool) -> str | None:
-    if not intact:
+def _problem(*, digest_matches: bool, signature_matches: bool, trusted: bool, whole: bool) -> str | None:
+    if not digest_matches:
         return "Isi dokumen berubah setelah ditandatangani."
+    if not signature_matches:  # the right digest under a value the signer's key never made: a forgery
+        return "Tanda tangan palsu: nilai tanda tangan tidak cocok dengan kunci sertifikat penanda tangan."
     if not whole:
         return "Dokumen ditambah atau diubah setelah ditandatangani."
     if not trusted:

@@ -248,7 +248,7 @@ def test_a_false_signature_value_over_the_right_digest_is_not_valid(keys_dir: Pa
     check = validate_signed_pdf(forged, trust_roots(keys_dir))
     assert check.signed and check.covers_whole_document
     assert not check.intact and not check.valid
-    assert check.problem == "Isi dokumen berubah setelah ditandatangani."
+    assert check.problem == "Tanda tangan palsu: nilai tanda tangan tidak cocok dengan kunci sertifikat penanda tangan."
 
 
 def test_pdfsig_finds_the_false_signature_value(signed_pdf: bytes, tmp_path: Path) -> None:
