@@ -25,11 +25,15 @@ class LetterFiles:
         created = _missing_directories(target.parent)
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, temp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temp, target)
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(temp, target)
+        except BaseException:
+            Path(temp).unlink(missing_ok=True)  # a full disk or a killed write leaves no stray half file
+            raise
         # A name lives in its directory: without these a power cut can lose the renamed file or a new directory.
         for directory in (target.parent, *(new.parent for new in created)):
             _fsync_directory(directory)

@@ -67,3 +67,18 @@ def test_a_write_into_an_existing_directory_syncs_that_directory(
     target = files.write(letter_id, "issued", b"%PDF-1.7 issued")
     assert synced_directories_after_replace(calls) == [identity(target.parent)]
     assert [p.name for p in target.parent.iterdir()] == [target.name]  # no temporary file left behind
+
+
+def test_a_write_that_fails_leaves_neither_a_stray_file_nor_the_old_one_changed(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    files, letter_id = LetterFiles(Settings(suratdesa_home=tmp_path)), uuid.uuid4()
+    files.write(letter_id, "draft", b"%PDF-1.7 first")
+
+    def full_disk(_fd: int) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", full_disk)
+    with pytest.raises(OSError, match="No space left"):
+        files.write(letter_id, "draft", b"%PDF-1.7 second")
+    assert files.read(letter_id, "draft") == b"%PDF-1.7 first"
+    assert [p.name for p in files.path(letter_id, "draft").parent.iterdir()] == [f"{letter_id.hex}-draft.pdf"]
