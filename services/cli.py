@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import click
+from pydantic import ValidationError
 
 from shared.config import get_settings
 from shared.db import session_scope, upgrade_schema
@@ -39,6 +40,11 @@ def refuse_unsafe_production() -> None:
 @click.group()
 def main() -> None:
     """suratdesa: letters for village offices."""
+    try:
+        get_settings()
+    except ValidationError as exc:  # a setting an operator mistyped: name it, no traceback
+        _fail("invalid settings:\n" + "\n".join(
+            f"  - {'.'.join(str(p) for p in error['loc']).upper()}: {error['msg']}" for error in exc.errors()))
 
 
 def initialise() -> None:

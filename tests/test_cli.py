@@ -126,3 +126,14 @@ def test_audit_verify_names_the_letter_and_first_event_of_an_edited_history(tmp_
     assert result.returncode == 1, result.stdout + result.stderr
     assert result.stdout.strip() == f"letter {edited.id}: event {second.id} (draft_rendered) does not match the chain"
     assert str(intact.id) not in result.stdout and "1 of 2 letters" in result.stderr
+
+
+def test_a_mistyped_setting_is_named_without_a_traceback(tmp_path: Path) -> None:
+    env = {**env_for(tmp_path), "NUMBER_PATTERN": "{classification}/{village_code}/{year}",
+           "LETTER_MAX_ATTEMPTS": "many"}
+    result = subprocess.run([sys.executable, "-m", "services.cli", "init"], env=env, capture_output=True, text=True,
+                            cwd=ROOT, timeout=60)
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+    assert "  - NUMBER_PATTERN: Value error, needs {seq...} and {year}" in result.stderr
+    assert "  - LETTER_MAX_ATTEMPTS: Input should be a valid integer" in result.stderr
+    assert not (tmp_path / "suratdesa.db").exists()
