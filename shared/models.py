@@ -102,6 +102,21 @@ class Letter(SQLModel, table=True):
     requeued_at: datetime | None = _timestamp(nullable=True)
 
 
+class AttemptLease(SQLModel, table=True):
+    """A running attempt's claim on its letter: renewed by the attempt's heartbeat, deleted when it ends.
+
+    A lease that runs out while its letter still waits for the step means the attempt's process died
+    (or hangs): the sweeper sends the step again at once instead of waiting for the letter to look idle.
+    """
+
+    __tablename__ = "attempt_lease"
+
+    letter_id: uuid.UUID = Field(foreign_key="letter.id", primary_key=True)
+    attempt: int
+    holder: str = Field(max_length=120)  # host:pid of the process running the attempt, for the logs
+    expires_at: datetime = _timestamp(nullable=False, index=True)
+
+
 class LetterEvent(SQLModel, table=True):
     """One change to a letter: what, when, by whom; chained by hash to the one before."""
 
