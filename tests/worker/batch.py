@@ -6,12 +6,13 @@ import re
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
 from typing import Any
 
 from sqlmodel import col, func, select
 
 from shared.db import session_scope
-from shared.models import Letter, LetterEvent
+from shared.models import Letter, LetterEvent, as_utc
 from tests.conftest import Stack
 
 # A sweeper every half second with a 3 s idle threshold and 3 attempts per letter: recoveries that take
@@ -82,3 +83,22 @@ def assert_village_numbers_gap_free(stack: Stack) -> None:
         seqs = session.exec(select(Letter.number_seq).where(Letter.type == "sktm",
                                                             col(Letter.number_seq).is_not(None))).all()
     assert sorted(seqs) == list(range(1, len(seqs) + 1))  # type: ignore[type-var]
+
+
+def progress(stack: Stack, ids: list[str]) -> dict[str, tuple[str, int]]:
+    """Each letter's status and the attempts counted at it, as the database has them now."""
+    wanted = [uuid.UUID(i) for i in ids]
+    with session_scope(stack.settings()) as session:
+        rows = session.exec(select(Letter.id, Letter.status, Letter.attempts).where(col(Letter.id).in_(wanted)))
+        return {str(letter_id): (status, attempts) for letter_id, status, attempts in rows.all()}
+
+
+def event_times(stack: Stack, ids: list[str], event_type: str) -> dict[str, list[datetime]]:
+    """When each letter got events of event_type (UTC), from its audit trail."""
+    wanted, times = [uuid.UUID(i) for i in ids], {}
+    with session_scope(stack.settings()) as session:
+        rows = session.exec(select(LetterEvent.letter_id, LetterEvent.at).where(
+            col(LetterEvent.letter_id).in_(wanted), LetterEvent.type == event_type).order_by(col(LetterEvent.at)))
+        for letter_id, at in rows.all():
+            times.setdefault(str(letter_id), []).append(as_utc(at))
+    return times  # type: ignore[return-value]
