@@ -5,10 +5,13 @@ from __future__ import annotations
 import re
 import time
 import uuid
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
+import psycopg
 from sqlmodel import col, func, select
 
 from shared.db import session_scope
@@ -102,3 +105,13 @@ def event_times(stack: Stack, ids: list[str], event_type: str) -> dict[str, list
         for letter_id, at in rows.all():
             times.setdefault(str(letter_id), []).append(as_utc(at))
     return times  # type: ignore[return-value]
+
+
+@contextmanager
+def numbering_blocked(stack: Stack) -> Iterator[None]:
+    """Another transaction holds the letter counters (EXCLUSIVE: reads go on, writes wait): an issue step that
+    has begun waits in the database, its worker alive and busy, until the block ends. PostgreSQL stacks only."""
+    with psycopg.connect(stack.env["DATABASE_URL"].replace("postgresql+psycopg://", "postgresql://")) as conn:
+        conn.execute("LOCK TABLE letter_counter IN EXCLUSIVE MODE")
+        yield
+        conn.rollback()

@@ -8,10 +8,8 @@ import signal
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime, timedelta
 
-import psycopg
 import pytest
 
 from shared.db import get_engine, session_scope
@@ -22,6 +20,7 @@ from tests.worker.batch import (
     assert_village_numbers_gap_free,
     event_times,
     issued_events,
+    numbering_blocked,
     progress,
     sequences,
     submit_many,
@@ -79,17 +78,6 @@ def test_letters_of_sigkilled_workers_are_picked_up_within_15_s_of_a_new_worker(
     issued_at = event_times(deployed, orphaned, "issued")
     after_ready = {i: (issued_at[i][0] - ready).total_seconds() for i in orphaned}
     assert max(after_ready.values()) < PICKED_UP_WITHIN.total_seconds(), after_ready
-
-
-@contextmanager
-def numbering_blocked(stack: Stack) -> Iterator[None]:
-    """Another transaction holds the letter counters (EXCLUSIVE: reads go on, writes wait): an issue step
-    that has begun waits in the database, its worker alive and busy, until the block ends."""
-    url = stack.env["DATABASE_URL"].replace("postgresql+psycopg://", "postgresql://")
-    with psycopg.connect(url) as conn:
-        conn.execute("LOCK TABLE letter_counter IN EXCLUSIVE MODE")
-        yield
-        conn.rollback()
 
 
 def lease_expiry(stack: Stack, letter_id: str) -> datetime | None:

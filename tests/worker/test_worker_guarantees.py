@@ -11,7 +11,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-import psycopg
 import pytest
 
 from services.worker.tasks import issue_letter, render_draft
@@ -20,7 +19,7 @@ from shared.db import get_engine, session_scope
 from shared.models import Letter
 from shared.queue import celery_config, make_celery
 from tests.conftest import Stack, free_port, running_stack
-from tests.worker.batch import approve_all, issued_events, progress, submit_many, wait_all
+from tests.worker.batch import approve_all, issued_events, numbering_blocked, progress, submit_many, wait_all
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -118,15 +117,6 @@ def test_a_transient_error_is_retried_with_exponential_backoff_and_jitter(stack:
     assert any(sequence != [1, 2, 4, 8] for sequence in firsts), countdowns
     assert len({wait for sequence in firsts for wait in sequence}) > 1, countdowns
     wait_all(stack, ids, "awaiting_approval", timeout=90)  # the stack's own worker renders them
-
-
-@contextmanager
-def numbering_blocked(stack: Stack) -> Iterator[None]:
-    """Another transaction holds the letter counters: an issue step waits in the database until the block ends."""
-    with psycopg.connect(stack.env["DATABASE_URL"].replace("postgresql+psycopg://", "postgresql://")) as conn:
-        conn.execute("LOCK TABLE letter_counter IN EXCLUSIVE MODE")
-        yield
-        conn.rollback()
 
 
 def letter_row(stack: Stack, letter_id: str) -> Letter:
