@@ -46,6 +46,11 @@ class Settings(BaseSettings):
     sweep_stuck_after: float = Field(default=60.0, gt=0)
     sweep_batch: int = Field(default=200, ge=1)
     idempotency_key_hours: int = Field(default=72, ge=72)
+    # A running attempt holds a lease on its letter for attempt_lease seconds and renews it every quarter of
+    # that; the sweeper looks every lease_check_interval seconds for leases that ran out (their process died)
+    # and sends those letters' steps again at once (see shared.letters.workflow.leases).
+    attempt_lease: float = Field(default=10.0, ge=1)
+    lease_check_interval: float = Field(default=2.0, gt=0)
     # Letter numbers: the pattern's placeholders are classification, seq, village_code, roman_month,
     # month and year; checked like a village profile's. A village profile may override it.
     number_pattern: str = "{classification}/{seq:03d}/{village_code}/{roman_month}/{year}"

@@ -83,8 +83,20 @@ def session_scope(settings: Settings) -> Iterator[Session]:
     session = Session(get_engine(settings), expire_on_commit=False)
     try:
         yield session
-    finally:
-        session.close()
+    except BaseException:
+        _close_after_error(session)
+        raise
+    session.close()
+
+
+def _close_after_error(session: Session) -> None:
+    # A query interrupted half-way (a soft time limit raised inside the driver) leaves a connection that cannot
+    # roll back; discard it rather than let that error replace the one that ended the block.
+    try:
+        session.rollback()
+    except exc.SQLAlchemyError:
+        session.invalidate()
+    session.close()
 
 
 def get_existing(session: Session, model: type[Row], key: Any) -> Row:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 import uuid
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, overload
 
 from sqlalchemy import JSON, Column, DateTime, String, UniqueConstraint
 from sqlmodel import Field, SQLModel
@@ -14,6 +14,14 @@ from sqlmodel import Field, SQLModel
 def utcnow() -> datetime:
     """The current time, timezone-aware, in UTC."""
     return datetime.now(UTC)
+
+
+@overload
+def as_utc(moment: datetime) -> datetime: ...
+
+
+@overload
+def as_utc(moment: None) -> None: ...
 
 
 def as_utc(moment: datetime | None) -> datetime | None:
@@ -100,6 +108,21 @@ class Letter(SQLModel, table=True):
     revoked_at: datetime | None = _timestamp(nullable=True)
     # When the sweeper last sent the letter's task again; it waits a threshold before sending another.
     requeued_at: datetime | None = _timestamp(nullable=True)
+
+
+class AttemptLease(SQLModel, table=True):
+    """A running attempt's claim on its letter: renewed by the attempt's heartbeat, deleted when it ends.
+
+    A lease that runs out while its letter still waits for the step means the attempt's process died
+    (or hangs): the sweeper sends the step again at once instead of waiting for the letter to look idle.
+    """
+
+    __tablename__ = "attempt_lease"
+
+    letter_id: uuid.UUID = Field(foreign_key="letter.id", primary_key=True)
+    attempt: int
+    holder: str = Field(max_length=120)  # host:pid of the process running the attempt, for the logs
+    expires_at: datetime = _timestamp(nullable=False, index=True)
 
 
 class LetterEvent(SQLModel, table=True):

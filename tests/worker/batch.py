@@ -5,14 +5,18 @@ from __future__ import annotations
 import re
 import time
 import uuid
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from datetime import datetime
 from typing import Any
 
+import psycopg
 from sqlalchemy import text
 from sqlmodel import col, func, select
 
 from shared.db import get_engine, session_scope
-from shared.models import Letter, LetterEvent
+from shared.models import Letter, LetterEvent, as_utc
 from tests.conftest import Stack
 
 # A sweeper every half second with a 3 s idle threshold and 3 attempts per letter: recoveries that take
@@ -125,3 +129,32 @@ def attempts_seen(stack: Stack, ids: list[str]) -> dict[str, set[tuple[str, int,
         for letter_id, status, attempts, error in rows:
             seen.setdefault(str(uuid.UUID(str(letter_id))), set()).add((status, attempts, error))
     return {letter_id: found for letter_id, found in seen.items() if letter_id in ids}
+
+
+def progress(stack: Stack, ids: list[str]) -> dict[str, tuple[str, int]]:
+    """Each letter's status and the attempts counted at it, as the database has them now."""
+    wanted = [uuid.UUID(i) for i in ids]
+    with session_scope(stack.settings()) as session:
+        rows = session.exec(select(Letter.id, Letter.status, Letter.attempts).where(col(Letter.id).in_(wanted)))
+        return {str(letter_id): (status, attempts) for letter_id, status, attempts in rows.all()}
+
+
+def event_times(stack: Stack, ids: list[str], event_type: str) -> dict[str, list[datetime]]:
+    """When each letter got events of event_type (UTC), from its audit trail."""
+    wanted, times = [uuid.UUID(i) for i in ids], dict[str, list[datetime]]()
+    with session_scope(stack.settings()) as session:
+        rows = session.exec(select(LetterEvent.letter_id, LetterEvent.at).where(
+            col(LetterEvent.letter_id).in_(wanted), LetterEvent.type == event_type).order_by(col(LetterEvent.at)))
+        for letter_id, at in rows.all():
+            times.setdefault(str(letter_id), []).append(as_utc(at))
+    return times
+
+
+@contextmanager
+def numbering_blocked(stack: Stack) -> Iterator[None]:
+    """Another transaction holds the letter counters (EXCLUSIVE: reads go on, writes wait): an issue step that
+    has begun waits in the database, its worker alive and busy, until the block ends. PostgreSQL stacks only."""
+    with psycopg.connect(stack.env["DATABASE_URL"].replace("postgresql+psycopg://", "postgresql://")) as conn:
+        conn.execute("LOCK TABLE letter_counter IN EXCLUSIVE MODE")
+        yield
+        conn.rollback()

@@ -2,6 +2,8 @@
 
 An attempt is counted (and committed) before the step runs, so one that never reports back, because its
 worker was killed or hit the hard time limit, counts too: a letter cannot loop through redeliveries for ever.
+In the same commit the attempt takes its letter's lease, which it renews while the step runs
+(shared.letters.workflow.leases): a lease left to run out tells the sweeper the attempt was abandoned.
 Errors the caller names transient (database or broker away) propagate, for it to retry later; any other error is
 kept on the letter as `last_error`, and at `letter_max_attempts` the letter moves to `failed`.
 """
@@ -19,6 +21,7 @@ from shared.config import Settings
 from shared.db import session_scope
 from shared.letters.intake.nik import hide_niks
 from shared.letters.workflow.events import record_event
+from shared.letters.workflow.leases import lease_kept, take_lease
 from shared.letters.workflow.states import Status, transition
 from shared.models import Letter, utcnow
 
@@ -34,11 +37,15 @@ def describe_error(exc: BaseException) -> str:
     return hide_niks(f"{type(exc).__name__}: {exc}", "****************")[:500]
 
 
-def begin_attempt(session: Session, letter_id: uuid.UUID, source: Status) -> int | None:
-    """Count one attempt on a letter still in source and commit; its attempt number, or None."""
+def begin_attempt(session: Session, letter_id: uuid.UUID, source: Status,
+                  leased_by: Settings | None = None) -> int | None:
+    """Count one attempt on a letter still in source (given settings, with the letter's lease) and commit;
+    its attempt number, or None."""
     statement = (update(Letter).where(col(Letter.id) == letter_id, col(Letter.status) == source.value)
                  .values(attempts=col(Letter.attempts) + 1, updated_at=utcnow()).returning(col(Letter.attempts)))
     attempt = session.exec(statement).scalar_one_or_none()
+    if attempt is not None and leased_by is not None:
+        take_lease(session, leased_by, letter_id, int(attempt))
     session.commit()
     return None if attempt is None else int(attempt)
 
@@ -80,24 +87,27 @@ def _over_the_limit(session: Session, settings: Settings, letter_id: uuid.UUID, 
 
 def run_attempt(*, settings: Settings, letter_id: uuid.UUID, source: Status, step: Step,
                 transient: tuple[type[BaseException], ...] = ()) -> Any:
-    """Count an attempt and run step(session=, settings=, letter_id=); transient errors propagate uncounted.
+    """Count an attempt and run step(session=, settings=, letter_id=) under the attempt's lease; transient
+    errors propagate uncounted.
 
     Returns the step's result, False when the letter is no longer in source, None when the attempt failed.
     """
     with session_scope(settings) as session:
-        attempt = begin_attempt(session, letter_id, source)
-        if attempt is None:
-            return False
-        if _over_the_limit(session, settings, letter_id, source, attempt):
+        attempt = begin_attempt(session, letter_id, source, leased_by=settings)
+    if attempt is None:
+        return False
+    with lease_kept(settings, letter_id, attempt):
+        with session_scope(settings) as session:
+            if _over_the_limit(session, settings, letter_id, source, attempt):
+                return None
+        try:
+            with session_scope(settings) as session:
+                return step(session=session, settings=settings, letter_id=letter_id)
+        except transient:
+            raise
+        except Exception as exc:
+            log.exception("letter %s: attempt %d of %d failed", letter_id, attempt, settings.letter_max_attempts)
+            with session_scope(settings) as session:
+                record_error(session, settings, letter_id=letter_id, source=source, error=describe_error(exc),
+                             attempt=attempt)
             return None
-    try:
-        with session_scope(settings) as session:
-            return step(session=session, settings=settings, letter_id=letter_id)
-    except transient:
-        raise
-    except Exception as exc:
-        log.exception("letter %s: attempt %d of %d failed", letter_id, attempt, settings.letter_max_attempts)
-        with session_scope(settings) as session:
-            record_error(session, settings, letter_id=letter_id, source=source, error=describe_error(exc),
-                         attempt=attempt)
-        return None

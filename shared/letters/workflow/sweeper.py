@@ -2,8 +2,11 @@
 
 Nothing is lost when an enqueue fails (the broker was down) or a message vanishes (a worker killed with
 its message unacked, a broker restarted without its data): the letter is in the database, in `submitted` or
-`approved`, and after `sweep_stuck_after` idle seconds the sweeper sends its task again. A task already
-queued does no harm: the tasks act only when the letter's status still calls for them.
+`approved`, and after `sweep_stuck_after` idle seconds the sweeper sends its task again. A letter whose running
+attempt let its lease run out (its worker died mid-step) does not wait that long: every `lease_check_interval`
+seconds the sweeper sends its step again at once (shared.letters.workflow.leases). A letter whose attempt still
+holds a lease is left alone, however long the step takes. A task already queued does no harm: the tasks act only
+when the letter's status still calls for them.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from shared.config import Settings
 from shared.db import saved_id, session_scope
 from shared.letters.intake.catalog import load_catalog
 from shared.letters.workflow.attempts import STOPPED_UNREPORTED, fail_letter
+from shared.letters.workflow.leases import abandoned_attempts, end_abandoned_lease, has_lease, purge_stale_leases
 from shared.letters.workflow.states import NEXT_STEP, Step, StepRequests
 from shared.models import IdempotencyKey, Letter, LetterStatus, Village, utcnow
 from shared.villages import approval_required
@@ -46,7 +50,7 @@ def fail_exhausted(session: Session, settings: Settings, now: datetime) -> int:
     """Fail waiting letters whose attempts are used up and whose last attempt can no longer be running."""
     # a running attempt ends within the hard time limit; only after that is silence final
     cutoff = _idle(now, max(settings.sweep_stuck_after, settings.task_time_limit))
-    query = select(Letter).where(col(Letter.status).in_(WAITING), col(Letter.updated_at) < cutoff,
+    query = select(Letter).where(col(Letter.status).in_(WAITING), col(Letter.updated_at) < cutoff, ~has_lease(),
                                  col(Letter.attempts) >= settings.letter_max_attempts).limit(settings.sweep_batch)
     failed = 0
     for letter in session.exec(query).all():
@@ -56,10 +60,13 @@ def fail_exhausted(session: Session, settings: Settings, now: datetime) -> int:
 
 
 def requeue_stuck(session: Session, settings: Settings, queue: StepRequests, now: datetime) -> int:
-    """Send again the task of letters idle in submitted/approved, each at most once per threshold."""
+    """Send again the task of letters idle in submitted/approved, each at most once per threshold.
+
+    Letters an attempt holds a lease on are not idle: a live one is running, a run-out one is recover_abandoned's.
+    """
     cutoff = _idle(now, settings.sweep_stuck_after)
     query = (select(Letter.id, Letter.status)
-             .where(col(Letter.status).in_(WAITING), col(Letter.updated_at) < cutoff,
+             .where(col(Letter.status).in_(WAITING), col(Letter.updated_at) < cutoff, ~has_lease(),
                     col(Letter.attempts) < settings.letter_max_attempts,
                     or_(col(Letter.requeued_at).is_(None), col(Letter.requeued_at) < cutoff))
              .order_by(col(Letter.updated_at)).limit(settings.sweep_batch))
@@ -73,6 +80,27 @@ def requeue_stuck(session: Session, settings: Settings, queue: StepRequests, now
         session.commit()
         log.info("sweeper sent again the task of %d waiting letter(s)", len(sent))
     return len(sent)
+
+
+def recover_abandoned(session: Session, settings: Settings, queue: StepRequests, now: datetime) -> SweepReport:
+    """Letters whose attempt's lease ran out (its process died): their step sent again at once, or `failed`
+    when that was their last attempt."""
+    requeued = failed = 0
+    for letter, lease in abandoned_attempts(session, WAITING, now, settings.sweep_batch):
+        source, last = LetterStatus(letter.status), letter.attempts >= settings.letter_max_attempts
+        if last:
+            failed += fail_letter(session, letter_id=letter.id, source=source,
+                                  error=letter.last_error or STOPPED_UNREPORTED, attempts=letter.attempts)
+        elif queue.request(NEXT_STEP[source], letter.id):
+            requeued += 1
+            session.exec(update(Letter).where(col(Letter.id) == letter.id).values(requeued_at=now))
+        else:
+            break  # the broker is down: the lease stays run out, and the next check tries again
+        log.warning("letter %s: the lease of attempt %d (%s) ran out; %s", letter.id, lease.attempt, lease.holder,
+                    "it failed" if last else "its step is sent again")
+        end_abandoned_lease(session, letter.id, lease.attempt, now)
+        session.commit()
+    return SweepReport(requeued=requeued, failed=failed)
 
 
 def _automatic_pairs(session: Session, settings: Settings) -> list[tuple[int, str]]:
@@ -112,25 +140,38 @@ def purge_idempotency_keys(session: Session, settings: Settings, now: datetime) 
 
 
 def sweep(session: Session, settings: Settings, queue: StepRequests, now: datetime | None = None) -> SweepReport:
-    """One pass: fail exhausted letters, send again the stuck ones, purge old keys."""
+    """One pass: recover abandoned attempts, fail exhausted letters, send again the stuck ones, purge old keys."""
     now = now or utcnow()
-    failed = fail_exhausted(session, settings, now)
-    requeued = requeue_stuck(session, settings, queue, now)
+    recovered = recover_abandoned(session, settings, queue, now)
+    purge_stale_leases(session, WAITING, now)
+    failed = recovered.failed + fail_exhausted(session, settings, now)
+    requeued = recovered.requeued + requeue_stuck(session, settings, queue, now)
     requeued += requeue_unapproved_automatic(session, settings, queue, now)
     return SweepReport(requeued=requeued, failed=failed, keys_purged=purge_idempotency_keys(session, settings, now))
 
 
+def _checked(settings: Settings, action: Callable[[Session], SweepReport]) -> None:
+    try:
+        with session_scope(settings) as session:
+            report = action(session)
+        if report != SweepReport():
+            log.info("sweep: %s", report)
+    except SQLAlchemyError as exc:
+        log.warning("sweep skipped, database unavailable: %s", exc)
+
+
 def run_sweeper(settings: Settings, queue: StepRequests, *, stopping: Callable[[], bool]) -> None:
-    """Sweep every sweep_interval seconds until stopping() says so; an unreachable database is waited out."""
-    log.info("sweeper started: every %gs, letters idle %gs", settings.sweep_interval, settings.sweep_stuck_after)
+    """Sweep every sweep_interval seconds, and look for abandoned attempts every lease_check_interval seconds,
+    until stopping() says so; an unreachable database is waited out."""
+    log.info("sweeper started: every %gs, letters idle %gs, run-out leases every %gs", settings.sweep_interval,
+             settings.sweep_stuck_after, settings.lease_check_interval)
+    next_sweep = time.monotonic()
     while not stopping():
-        try:
-            with session_scope(settings) as session:
-                report = sweep(session, settings, queue)
-            if report != SweepReport():
-                log.info("sweep: %s", report)
-        except SQLAlchemyError as exc:
-            log.warning("sweep skipped, database unavailable: %s", exc)
-        deadline = time.monotonic() + settings.sweep_interval
+        if time.monotonic() >= next_sweep:
+            next_sweep = time.monotonic() + settings.sweep_interval
+            _checked(settings, lambda session: sweep(session, settings, queue))
+        else:
+            _checked(settings, lambda session: recover_abandoned(session, settings, queue, utcnow()))
+        deadline = time.monotonic() + min(settings.lease_check_interval, settings.sweep_interval)
         while not stopping() and time.monotonic() < deadline:
             time.sleep(0.1)

@@ -1,0 +1,143 @@
+"""Attempt leases on SQLite and PostgreSQL: held and renewed while a step runs, and what the sweeper does when
+one runs out (its worker died) or does not (its worker is busy). Messages go to a Redis database of the test's own."""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlmodel import Session, col, select, update
+
+from shared.config import Settings
+from shared.db import session_scope
+from shared.letters.workflow.attempts import STOPPED_UNREPORTED, begin_attempt, run_attempt
+from shared.letters.workflow.leases import renew_lease
+from shared.letters.workflow.sweeper import SweepReport
+from shared.models import AttemptLease, Letter, LetterStatus, as_utc, utcnow
+from shared.queue import ISSUE_LETTER, RENDER_DRAFT
+from tests.conftest import Office
+from tests.shared.letters.workflow.test_sweeper import broker, letter_in, run, sent, settings_for
+
+__all__ = ["broker"]  # the fixture, shared with the sweeper's tests
+
+
+def lease(settings: Settings, letter_id: str) -> AttemptLease | None:
+    with session_scope(settings) as session:
+        return session.get(AttemptLease, uuid.UUID(letter_id))
+
+
+def started(settings: Settings, letter_id: str, status: LetterStatus) -> int:
+    """An attempt that began (counted, leased) and whose process then died: nobody renews its lease."""
+    with session_scope(settings) as session:
+        attempt = begin_attempt(session, uuid.UUID(letter_id), status, leased_by=settings)
+    assert attempt is not None
+    return attempt
+
+
+def expire_at(settings: Settings, letter_id: str, moment: datetime) -> None:
+    with session_scope(settings) as session:
+        session.exec(update(AttemptLease).where(col(AttemptLease.letter_id) == uuid.UUID(letter_id))
+                     .values(expires_at=moment))
+        session.commit()
+
+
+def test_a_running_step_holds_a_lease_its_heartbeat_renews_and_releases_at_the_end(office: Office) -> None:
+    settings = office.settings.model_copy(update={"attempt_lease": 1.0})  # a beat every 0.25 s
+    letter_id = letter_in(office, "submitted")
+    seen: list[tuple[int, datetime, datetime]] = []
+
+    def slow_step(*, session: Session, settings: Settings, letter_id: uuid.UUID) -> bool:
+        for _ in range(10):  # 3 s: three times the lease, so only renewals keep it live
+            time.sleep(0.3)
+            found = lease(settings, str(letter_id))
+            assert found is not None
+            seen.append((found.attempt, utcnow(), as_utc(found.expires_at)))
+        return True
+
+    assert run_attempt(settings=settings, letter_id=uuid.UUID(letter_id), source=LetterStatus.SUBMITTED,
+                       step=slow_step) is True
+    assert {attempt for attempt, _, _ in seen} == {1}
+    assert all(expires > now for _, now, expires in seen)  # never ran out while the step ran
+    assert seen[-1][2] - seen[0][2] > timedelta(seconds=2)  # pushed on, not taken once
+    assert lease(settings, letter_id) is None
+
+
+def test_a_lease_that_ran_out_gets_the_step_sent_again_at_once_and_once(office: Office, broker: int) -> None:
+    settings = settings_for(office, broker, attempt_lease=10.0)  # idle letters: 100 s
+    draft, issue = letter_in(office, "submitted"), letter_in(office, "approved")
+    started(settings, draft, LetterStatus.SUBMITTED), started(settings, issue, LetterStatus.APPROVED)
+    assert run(settings, 9) == SweepReport() and sent(broker) == []  # leases still live
+    assert run(settings, 11).requeued == 2  # 11 s, not the 100 s an idle letter waits
+    assert sorted(sent(broker)) == sorted([(RENDER_DRAFT, draft), (ISSUE_LETTER, issue)])
+    assert lease(settings, draft) is None and lease(settings, issue) is None
+    assert run(settings, 12).requeued == 0 and sent(broker) == []  # handled: now an ordinary waiting letter
+    with session_scope(settings) as session:
+        assert session.get(Letter, uuid.UUID(draft)).attempts == 1  # type: ignore[union-attr]
+
+
+def test_a_live_lease_keeps_the_sweeper_away_however_long_the_step_runs(office: Office, broker: int) -> None:
+    settings = settings_for(office, broker)
+    letter_id = letter_in(office, "approved")
+    started(settings, letter_id, LetterStatus.APPROVED)
+    expire_at(settings, letter_id, utcnow() + timedelta(hours=1))  # a heartbeat that keeps renewing
+    assert run(settings, 101).requeued == 0 and run(settings, 500).requeued == 0
+    assert sent(broker) == []
+
+
+def test_an_abandoned_last_attempt_fails_the_letter_at_once(office: Office, broker: int) -> None:
+    settings = settings_for(office, broker, attempt_lease=10.0)  # 3 attempts; task_time_limit 90
+    letter_id = letter_in(office, "approved", attempts=2)
+    started(settings, letter_id, LetterStatus.APPROVED)
+    report = run(settings, 11)
+    assert (report.failed, report.requeued) == (1, 0) and sent(broker) == []
+    with session_scope(settings) as session:
+        failed = session.get(Letter, uuid.UUID(letter_id))
+        assert (failed.status, failed.attempts, failed.last_error) == (  # type: ignore[union-attr]
+            "failed", 3, STOPPED_UNREPORTED)
+
+
+def test_a_lease_left_on_a_letter_that_moved_on_is_purged_and_sends_nothing(office: Office, broker: int) -> None:
+    settings = settings_for(office, broker, attempt_lease=10.0)
+    letter_id = letter_in(office, "approved")
+    started(settings, letter_id, LetterStatus.APPROVED)
+    with session_scope(settings) as session:  # the step committed, then its process died
+        session.exec(update(Letter).where(col(Letter.id) == uuid.UUID(letter_id))
+                     .values(status="issued"))
+        session.commit()
+    assert run(settings, 11).requeued == 0 and sent(broker) == []
+    with session_scope(settings) as session:
+        assert session.exec(select(AttemptLease)).all() == []
+
+
+def test_a_later_attempt_takes_the_lease_and_the_earlier_heartbeat_stops(office: Office) -> None:
+    settings, letter_id = office.settings, letter_in(office, "submitted")
+    first = started(settings, letter_id, LetterStatus.SUBMITTED)
+    second = started(settings, letter_id, LetterStatus.SUBMITTED)  # the step sent again, the first one hung
+    assert (first, second) == (1, 2)
+    assert renew_lease(settings, uuid.UUID(letter_id), first) is False
+    assert renew_lease(settings, uuid.UUID(letter_id), second) is True
+    assert lease(settings, letter_id).attempt == 2  # type: ignore[union-attr]
+
+
+def test_the_heartbeat_renews_from_its_own_thread_while_the_step_blocks(office: Office) -> None:
+    """A step stuck in one call (here a wait on an event) does not stop the lease from being renewed."""
+    settings = office.settings.model_copy(update={"attempt_lease": 1.0})
+    letter_id, release = letter_in(office, "submitted"), threading.Event()
+
+    def blocked(**_: Any) -> bool:
+        return release.wait(timeout=10)
+
+    worker = threading.Thread(target=run_attempt, kwargs={"settings": settings, "letter_id": uuid.UUID(letter_id),
+                                                          "source": LetterStatus.SUBMITTED, "step": blocked})
+    worker.start()
+    try:
+        time.sleep(2.5)  # two and a half leases
+        held = lease(settings, letter_id)
+        assert held is not None and as_utc(held.expires_at) > utcnow()
+    finally:
+        release.set()
+        worker.join(timeout=10)
+    assert lease(settings, letter_id) is None
