@@ -87,8 +87,10 @@ def _over_the_limit(session: Session, settings: Settings, letter_id: uuid.UUID, 
 
 def run_attempt(*, settings: Settings, letter_id: uuid.UUID, source: Status, step: Step,
                 transient: tuple[type[BaseException], ...] = ()) -> Any:
-    """Count an attempt and run step(session=, settings=, letter_id=) under the attempt's lease; transient
-    errors propagate uncounted.
+    """Count an attempt and run step(session=, settings=, letter_id=) under the attempt's lease.
+
+    A transient error propagates for the caller to retry later, with no error kept on the letter; the attempt
+    it interrupted stays counted (a database that is down before the attempt begins counts none).
 
     Returns the step's result, False when the letter is no longer in source, None when the attempt failed.
     """
