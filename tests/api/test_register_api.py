@@ -31,7 +31,7 @@ def world(api: Api) -> World:
 
 
 def letter(world: World, purpose: str) -> dict[str, Any]:
-    return world.api.call("GET", f"/api/v1/letters/{world.letters[purpose]}", "official").get_json()  # type: ignore[no-any-return]
+    return world.api.call("GET", f"/api/v1/letters/{world.letters[purpose]}", "official").get_json()
 
 
 def year_of(world: World) -> int:
@@ -72,8 +72,8 @@ def test_the_csv_and_the_spreadsheet_carry_the_same_rows(world: World) -> None:
     assert [cell.value for cell in sheet[1]] == HEADINGS and all(cell.font.b for cell in sheet[1])
     assert sheet.column_dimensions["C"].width >= 25  # the letter number fits
     for index, row in enumerate(rows, start=2):
-        assert isinstance(sheet.cell(index, 2).value, datetime)  # a real date, not text
-        assert sheet.cell(index, 2).value.date().isoformat() == row["letter_date"]
+        typed = sheet.cell(index, 2).value
+        assert isinstance(typed, datetime) and typed.date().isoformat() == row["letter_date"]  # a date, not text
         assert (sheet.cell(index, 1).value, sheet.cell(index, 3).value) == (row["running_number"], row["number"])
 
 
