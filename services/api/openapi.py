@@ -12,11 +12,12 @@ from shared.letters.intake.catalog import Catalog
 from shared.letters.intake.schemas import ActionReason, Applicant
 from shared.letters.intake.validation import example_request
 from shared.letters.records.register import Register, RegisterQuery
+from shared.letters.records.reports import LetterReport, ReportQuery
 from shared.letters.workflow.views import LetterView
 
 REF = "#/components/schemas/{model}"
 PROBLEM = "application/problem+json"
-RESPONSE_MODELS = (Register, shapes.Problem, shapes.ValidationProblem, LetterView, shapes.LetterPage,
+RESPONSE_MODELS = (Register, LetterReport, shapes.Problem, shapes.ValidationProblem, LetterView, shapes.LetterPage,
                    shapes.LetterTypeView, shapes.PublicLetter, shapes.Health)
 
 
@@ -41,7 +42,8 @@ def request_model(catalog: Catalog, code: str) -> type[BaseModel]:
 def component_schemas(catalog: Catalog) -> dict[str, Any]:
     """Every schema the description refers to, from pydantic, under #/components/schemas."""
     requests = [request_model(catalog, code) for code in catalog.types]
-    models = [(model, "validation") for model in (*requests, ActionReason, shapes.LetterQuery, RegisterQuery)]
+    models = [(model, "validation") for model in (*requests, ActionReason, shapes.LetterQuery, RegisterQuery,
+                                                  ReportQuery)]
     models += [(model, "serialization") for model in RESPONSE_MODELS]
     _keys, schema = models_json_schema(models, ref_template=REF)  # type: ignore[arg-type]
     return schema["$defs"]
@@ -86,7 +88,7 @@ TAGS = [
     {"name": "officials", "description": "Tindakan petugas desa: setujui, tolak, cabut, kirim ulang"},
     {"name": "catalog", "description": "Jenis surat dan kolomnya"},
     {"name": "verification", "description": "Verifikasi kode QR untuk siapa saja, tanpa token"},
-    {"name": "records", "description": "Catatan kantor desa: buku agenda surat keluar"},
+    {"name": "records", "description": "Catatan kantor desa: buku agenda surat keluar dan laporan"},
     {"name": "service", "description": "Kesehatan layanan dan deskripsi API ini"},
 ]
 
@@ -178,7 +180,7 @@ def letter_paths(catalog: Catalog, components: dict[str, Any]) -> dict[str, Any]
 
 
 def record_paths(components: dict[str, Any]) -> dict[str, Any]:
-    """The office's records: the outgoing-letter register."""
+    """The office's records: the outgoing-letter register and the reports."""
     files = {"text/csv": {"schema": {"type": "string"}},
              "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {
                  "schema": {"type": "string", "format": "binary"}}, **PDF}
@@ -186,7 +188,11 @@ def record_paths(components: dict[str, Any]) -> dict[str, Any]:
                   {**_json(ref("Register")), **files})
     return {"/api/v1/register": {"get": operation(
         "get_register", "records", "Buku agenda surat keluar desa petugas (petugas)", {"200": register},
-        "401 403 422 429", parameters=_query_parameters(components, "RegisterQuery"))}}
+        "401 403 422 429", parameters=_query_parameters(components, "RegisterQuery"))},
+        "/api/v1/reports": {"get": operation(
+            "get_reports", "records", "Laporan surat setahun (petugas)",
+            {"200": ok("Per jenis dan bulan, per pos, hasil, dan lama proses", _json(ref("LetterReport")))},
+            "401 403 422 429", parameters=_query_parameters(components, "ReportQuery"))}}
 
 
 def other_paths() -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""The outgoing-letter register (buku agenda surat keluar) for a village's officials: JSON, CSV, XLSX or PDF."""
+"""A village office's records for its officials: the outgoing-letter register (JSON, CSV, XLSX, PDF), reports."""
 
 from __future__ import annotations
 
@@ -11,9 +11,10 @@ from shared.db import get_existing
 from shared.letters.intake.catalog import load_catalog
 from shared.letters.records.exports import register_file
 from shared.letters.records.register import RegisterQuery, outgoing_register
+from shared.letters.records.reports import ReportQuery, letter_report
 from shared.models import Village
 
-bp = Blueprint("register", __name__, url_prefix="/api/v1")
+bp = Blueprint("records", __name__, url_prefix="/api/v1")
 
 
 @bp.get("/register")
@@ -32,3 +33,14 @@ def show_register() -> Response:
     response = Response(download.data, mimetype=download.mimetype)
     response.headers["Content-Disposition"] = f'attachment; filename="{download.filename}"'
     return response
+
+
+@bp.get("/reports")
+def show_reports() -> Response:
+    """The official's own village's report for ?year=: per type and month, per post, outcomes, durations."""
+    current_client()
+    official = require_official()
+    query = checked_query(ReportQuery, request.args)
+    report = letter_report(db_session(), catalog=load_catalog(settings().templates_dir), year=query.year,
+                           village_ids=[official.village_id])
+    return jsonify(report.model_dump(mode="json"))

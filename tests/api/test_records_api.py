@@ -1,5 +1,5 @@
-"""GET /api/v1/register: an official downloads the village's register as JSON, CSV, XLSX and PDF, and each
-matches the letters the village issued (their numbers as the letters API shows them)."""
+"""The office records over HTTP: the register as JSON, CSV, XLSX and PDF, each matching the letters the village
+issued (their numbers as the letters API shows them), and the year's report; both for officials only."""
 
 from __future__ import annotations
 
@@ -103,3 +103,15 @@ def test_only_officials_get_a_register_and_a_bad_query_names_the_parameter(world
         problem = world.api.call("GET", f"/api/v1/register?{query}", "official")
         assert problem.status_code == 422 and [e["field"] for e in problem.get_json()["errors"]] == [field]
     assert download(world, "json", month=1 if datetime.now().month != 1 else 2).get_json()["rows"] == []
+
+
+def test_the_report_counts_the_villages_letters_for_officials_only(world: World) -> None:
+    year = year_of(world)
+    report = world.api.call("GET", f"/api/v1/reports?year={year}", "official").get_json()
+    # build_world: two letters issued (one since revoked), two drafts awaiting approval
+    assert (report["villages"], report["submitted"], report["issued"], report["revoked"]) == (["Ds.Cjk"], 4, 2, 1)
+    assert report["submission_to_issue"]["letters"] == 2 and report["waiting_for_approval"]["letters"] == 2
+    assert [row["post"] for row in report["by_post"]] == ["post_a"]
+    assert world.api.call("GET", f"/api/v1/reports?year={year}", "post_a").status_code == 403
+    problem = world.api.call("GET", "/api/v1/reports?year=dua-ribu", "official")
+    assert problem.status_code == 422 and [e["field"] for e in problem.get_json()["errors"]] == ["year"]
