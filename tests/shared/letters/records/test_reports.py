@@ -23,9 +23,9 @@ from tests.conftest import Office
 WIB = timedelta(hours=7)
 
 
-def wib(*parts: int) -> datetime:
+def wib(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
     """A moment written in WIB, as UTC."""
-    return datetime(*parts, tzinfo=UTC) - WIB  # type: ignore[misc]
+    return datetime(year, month, day, hour, minute, tzinfo=UTC) - WIB
 
 
 def letter(office: Office, code: str, post: Client, created: datetime, steps: dict[str, datetime]) -> uuid.UUID:
