@@ -11,11 +11,13 @@ from services.api import shapes
 from shared.letters.intake.catalog import Catalog
 from shared.letters.intake.schemas import ActionReason, Applicant
 from shared.letters.intake.validation import example_request
+from shared.letters.records.register import Register, RegisterQuery
+from shared.letters.records.reports import LetterReport, ReportQuery
 from shared.letters.workflow.views import LetterView
 
 REF = "#/components/schemas/{model}"
 PROBLEM = "application/problem+json"
-RESPONSE_MODELS = (shapes.Problem, shapes.ValidationProblem, LetterView, shapes.LetterPage,
+RESPONSE_MODELS = (Register, LetterReport, shapes.Problem, shapes.ValidationProblem, LetterView, shapes.LetterPage,
                    shapes.LetterTypeView, shapes.PublicLetter, shapes.Health)
 
 
@@ -40,7 +42,8 @@ def request_model(catalog: Catalog, code: str) -> type[BaseModel]:
 def component_schemas(catalog: Catalog) -> dict[str, Any]:
     """Every schema the description refers to, from pydantic, under #/components/schemas."""
     requests = [request_model(catalog, code) for code in catalog.types]
-    models = [(model, "validation") for model in (*requests, ActionReason, shapes.LetterQuery)]
+    models = [(model, "validation") for model in (*requests, ActionReason, shapes.LetterQuery, RegisterQuery,
+                                                  ReportQuery)]
     models += [(model, "serialization") for model in RESPONSE_MODELS]
     _keys, schema = models_json_schema(models, ref_template=REF)  # type: ignore[arg-type]
     return schema["$defs"]
@@ -85,6 +88,7 @@ TAGS = [
     {"name": "officials", "description": "Tindakan petugas desa: setujui, tolak, cabut, kirim ulang"},
     {"name": "catalog", "description": "Jenis surat dan kolomnya"},
     {"name": "verification", "description": "Verifikasi kode QR untuk siapa saja, tanpa token"},
+    {"name": "records", "description": "Catatan kantor desa: buku agenda surat keluar dan laporan"},
     {"name": "service", "description": "Kesehatan layanan dan deskripsi API ini"},
 ]
 
@@ -123,9 +127,10 @@ def _query_schema(schema: dict[str, Any]) -> dict[str, Any]:
     return {**{k: v for k, v in schema.items() if k not in ("anyOf", "default")}, **options[0]}
 
 
-def _query_parameters(components: dict[str, Any]) -> list[dict[str, Any]]:
-    properties = components["LetterQuery"]["properties"]
-    return [{"name": name, "in": "query", "required": False, "schema": _query_schema(schema)}
+def _query_parameters(components: dict[str, Any], model: str = "LetterQuery") -> list[dict[str, Any]]:
+    required = set(components[model].get("required", []))
+    properties = components[model]["properties"]
+    return [{"name": name, "in": "query", "required": name in required, "schema": _query_schema(schema)}
             for name, schema in properties.items()]
 
 
@@ -174,6 +179,22 @@ def letter_paths(catalog: Catalog, components: dict[str, Any]) -> dict[str, Any]
     }
 
 
+def record_paths(components: dict[str, Any]) -> dict[str, Any]:
+    """The office's records: the outgoing-letter register and the reports."""
+    files = {"text/csv": {"schema": {"type": "string"}},
+             "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {
+                 "schema": {"type": "string", "format": "binary"}}, **PDF}
+    register = ok("Buku agenda surat keluar (JSON, CSV, XLSX atau PDF sesuai `format`)",
+                  {**_json(ref("Register")), **files})
+    return {"/api/v1/register": {"get": operation(
+        "get_register", "records", "Buku agenda surat keluar desa petugas (petugas)", {"200": register},
+        "401 403 422 429", parameters=_query_parameters(components, "RegisterQuery"))},
+        "/api/v1/reports": {"get": operation(
+            "get_reports", "records", "Laporan surat setahun (petugas)",
+            {"200": ok("Per jenis dan bulan, per pos, hasil, dan lama proses", _json(ref("LetterReport")))},
+            "401 403 422 429", parameters=_query_parameters(components, "ReportQuery"))}}
+
+
 def other_paths() -> dict[str, Any]:
     """Health, the catalog, this description, and the public verification page."""
     health = {"200": ok("Berjalan", _json(ref("Health")))}
@@ -211,7 +232,7 @@ def openapi_document(catalog: Catalog) -> dict[str, Any]:
                                 "PDF bertanda tangan dan verifikasi kode QR. Galat: RFC 9457 problem+json."},
         "security": [{"bearerAuth": []}],
         "tags": TAGS,
-        "paths": {**other_paths(), **letter_paths(catalog, components)},
+        "paths": {**other_paths(), **letter_paths(catalog, components), **record_paths(components)},
         "components": {"schemas": components, "securitySchemes": {"bearerAuth": {
             "type": "http", "scheme": "bearer", "description": "Token klien dari `suratdesa clients create`"}}},
     }

@@ -64,6 +64,11 @@ def reason_from(body: Any) -> str:
     return _checked(ActionReason, body).reason
 
 
+def checked_query(model: type[ModelT], args: MultiDict[str, str]) -> ModelT:
+    """A query string checked against model; 422 naming each parameter at fault."""
+    return _checked(model, args.to_dict())
+
+
 def query_filters(args: MultiDict[str, str]) -> dict[str, Any]:
     """status, type, cursor and limit from the query string, checked (LetterQuery)."""
     query = _checked(LetterQuery, args.to_dict())

@@ -55,6 +55,9 @@ MATRIX: dict[tuple[str, str], tuple[dict[str, int], str | None]] = {
     ("POST", LETTER + "/retry"): (office_only(409), "read"),  # only a failed letter can be retried
     ("GET", "/v/<token>"): (everyone(200), None),
     ("POST", "/v/<token>/check"): (everyone(422), None),  # public; no file uploaded
+    # an official's own village's register; another village's official gets theirs (empty), not this one
+    ("GET", "/api/v1/register"): ({**office_only(200), "official_b": 200}, None),
+    ("GET", "/api/v1/reports"): ({**office_only(200), "official_b": 200}, None),
 }
 BASELINE_HEADERS = {"X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer", "X-Frame-Options": "DENY"}
 
@@ -78,6 +81,8 @@ def app_routes(api: Api) -> set[tuple[str, str]]:
 def request_for(world: World, method: str, rule: str, letter: str | None) -> dict[str, Any]:
     path = rule.replace("<uuid:letter_id>", world.letters.get(letter or "", "")).replace(
         "<token>", world.verification_token)
+    if rule in ("/api/v1/register", "/api/v1/reports"):
+        path += "?year=2026"
     kwargs: dict[str, Any] = {"method": method, "path": path}
     if rule == "/api/v1/letters" and method == "POST":
         kwargs["json"] = world.api.example()

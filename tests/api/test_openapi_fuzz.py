@@ -109,6 +109,8 @@ OPERATIONS = {
     ("get", "/healthz"): ("check_health", "service"),
     ("get", "/readyz"): ("check_readiness", "service"),
     ("get", "/api/v1/openapi.json"): ("get_openapi", "service"),
+    ("get", "/api/v1/register"): ("get_register", "records"),
+    ("get", "/api/v1/reports"): ("get_reports", "records"),
 }
 
 
