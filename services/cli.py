@@ -234,7 +234,7 @@ def audit_verify() -> None:
     """Check every letter's event chain; name each broken one and its first bad event (exit 1)."""
     from shared.letters.workflow.events import audit_chains
 
-    with session_scope(get_settings()) as session:
+    with session_scope(get_settings(), read_only=True) as session:  # one snapshot, beside the running workers
         checked, broken = audit_chains(session)
     for letter_id, problem in broken:
         click.echo(f"letter {letter_id}: {problem}")
@@ -321,7 +321,7 @@ def verify(path: str) -> None:
     from shared.letters.signing.verification import verify_file
 
     settings = get_settings()
-    with open(path, "rb") as letter_file, session_scope(settings) as session:
+    with open(path, "rb") as letter_file, session_scope(settings, read_only=True) as session:
         verdict = verify_file(session, settings, letter_file.read())
     click.echo(verdict.message)
     sys.exit(verdict.exit_code)

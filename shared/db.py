@@ -39,9 +39,22 @@ def _sqlite_pragmas(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEn
     cursor.close()
 
 
+# PostgreSQL, per connection: a statement waits at most LOCK_TIMEOUT for a lock, and a session that sits in an
+# open transaction (a frozen worker) is ended after IDLE_IN_TRANSACTION_TIMEOUT, its locks released. No
+# transaction holds a lock through slow work, so both are far above what a healthy one takes; the idle bound is
+# the shorter, so a waiter outlasts a frozen holder, and both are below the tasks' soft time limit.
+LOCK_TIMEOUT_MS = 40_000
+IDLE_IN_TRANSACTION_TIMEOUT_MS = 20_000
+POSTGRES_OPTIONS = (f"-c lock_timeout={LOCK_TIMEOUT_MS} "
+                    f"-c idle_in_transaction_session_timeout={IDLE_IN_TRANSACTION_TIMEOUT_MS}")
+READ_ONLY = "suratdesa_read_only"  # an execution option: see read_only_bind
+
+
 def _sqlite_begin(conn: Connection) -> None:
-    # BEGIN IMMEDIATE takes the write lock up front, so two writers never deadlock on lock upgrade.
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+    # BEGIN IMMEDIATE takes the write lock up front, so two writers never deadlock on lock upgrade; read-only
+    # sessions begin deferred and, with WAL, read beside the writer instead of queueing for its lock.
+    deferred = conn.get_execution_options().get(READ_ONLY, False)
+    conn.exec_driver_sql("BEGIN" if deferred else "BEGIN IMMEDIATE")
 
 
 def make_engine(url: str) -> Engine:
@@ -57,7 +70,7 @@ def make_engine(url: str) -> Engine:
         event.listen(engine, "begin", _sqlite_begin)
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5, pool_timeout=5,
-                         connect_args={"connect_timeout": 3}, hide_parameters=True)
+                         connect_args={"connect_timeout": 3, "options": POSTGRES_OPTIONS}, hide_parameters=True)
 
 
 def get_engine(settings: Settings) -> Engine:
@@ -77,10 +90,16 @@ def dispose_engines() -> None:
     _engines.clear()
 
 
+def read_only_bind(settings: Settings) -> Engine:
+    """The engine for sessions that only read: on SQLite they do not take the write lock (a write would fail)."""
+    return get_engine(settings).execution_options(**{READ_ONLY: True})
+
+
 @contextmanager
-def session_scope(settings: Settings) -> Iterator[Session]:
-    """A session closed when the block ends; the caller commits."""
-    session = Session(get_engine(settings), expire_on_commit=False)
+def session_scope(settings: Settings, *, read_only: bool = False) -> Iterator[Session]:
+    """A session closed when the block ends; the caller commits. read_only: see read_only_bind."""
+    bind = read_only_bind(settings) if read_only else get_engine(settings)
+    session = Session(bind, expire_on_commit=False)
     try:
         yield session
     except BaseException:

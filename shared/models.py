@@ -104,6 +104,8 @@ class Letter(SQLModel, table=True):
     last_error: str | None = Field(default=None, max_length=2000)
     created_at: datetime = _timestamp(nullable=False, default=utcnow, index=True)
     updated_at: datetime = _timestamp(nullable=False, default=utcnow)
+    # When issuing took the letter's number and token (status still `approved`); the letter is dated that day.
+    numbered_at: datetime | None = _timestamp(nullable=True)
     issued_at: datetime | None = _timestamp(nullable=True)
     revoked_at: datetime | None = _timestamp(nullable=True)
     # When the sweeper last sent the letter's task again; it waits a threshold before sending another.

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from flask import Flask, current_app, g
+from flask import Flask, current_app, g, request
 from sqlmodel import Session
 
 from shared.config import Settings
-from shared.db import get_engine
+from shared.db import get_engine, read_only_bind
 from shared.queue import TaskQueue
 
 
@@ -21,9 +21,13 @@ def task_queue() -> TaskQueue:
 
 
 def db_session() -> Session:
-    """The request's session, opened on first use and closed when the request ends."""
+    """The request's session, opened on first use and closed when the request ends.
+
+    GET and HEAD only read: on SQLite their transactions begin deferred, beside the writer (shared.db)."""
     if "db_session" not in g:
-        g.db_session = Session(get_engine(settings()), expire_on_commit=False)
+        reads_only = request.method in ("GET", "HEAD")
+        bind = read_only_bind(settings()) if reads_only else get_engine(settings())
+        g.db_session = Session(bind, expire_on_commit=False)
     return g.db_session
 
 

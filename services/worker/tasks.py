@@ -34,17 +34,21 @@ def worker_settings() -> Settings:
 
 @shared_task(name=RENDER_DRAFT, bind=True, **RETRIES)
 def render_draft(self, letter_id: str) -> bool:
-    """Render the draft PDF and move the letter to awaiting_approval."""
+    """Render the draft PDF and move the letter to awaiting_approval (or approved, where no official is needed)."""
     settings = worker_settings()
     done = attempts.run_attempt(settings=settings, letter_id=uuid.UUID(letter_id), source=LetterStatus.SUBMITTED,
                                 step=lifecycle.render_draft, transient=TRANSIENT_ERRORS)
     log.info("render_draft %s: %s", letter_id, _outcome(done, "rendered"))
-    _issue_if_approved_automatically(settings, letter_id)
-    return done
+    if done == LetterStatus.APPROVED:  # approved automatically, committed with the draft
+        log.info("render_draft %s: approved automatically", letter_id)
+        issue_letter.delay(letter_id)
+    elif done is False:  # not submitted: perhaps a draft the sweeper sent again for automatic approval
+        _issue_if_approved_automatically(settings, letter_id)
+    return bool(done)
 
 
 def _issue_if_approved_automatically(settings: Settings, letter_id: str) -> None:
-    """Where the village switched approval off for the type: approve now, then enqueue the issue."""
+    """Where the village switched approval off for the type after the draft: approve now, then enqueue the issue."""
     with session_scope(settings) as session:
         approved = lifecycle.approve_automatically(session=session, settings=settings,
                                                   letter_id=uuid.UUID(letter_id))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+
 from sqlmodel import select
 
 from shared.db import session_scope
@@ -132,3 +134,16 @@ def test_readyz_is_503_naming_a_broker_or_database_that_is_down(settings, tmp_pa
                        database_url=f"postgresql+psycopg://postgres@127.0.0.1:{dead}/nope")
     body = assert_problem(create_app(db_down).test_client().get("/readyz"), 503)
     assert "database" in body["detail"] and "broker" not in body["detail"]
+
+
+def test_reads_are_answered_while_a_worker_holds_the_sqlite_write_lock(api: Api) -> None:
+    """GET requests begin deferred (WAL readers); only requests that write queue for the lock."""
+    letter_id = api.call("POST", "/api/v1/letters", "post_a", json=api.example()).get_json()["id"]
+    worker = sqlite3.connect(api.settings.home / "suratdesa.db", timeout=0)
+    worker.execute("BEGIN IMMEDIATE")  # as a worker's step does, for as long as it takes
+    try:
+        assert api.call("GET", f"/api/v1/letters/{letter_id}", "post_a").status_code == 200
+        assert api.call("GET", "/api/v1/letters", "official").status_code == 200
+    finally:
+        worker.rollback()
+        worker.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from collections.abc import Iterator
 
@@ -9,14 +10,14 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import text
-from sqlmodel import SQLModel
+from sqlmodel import SQLModel, select
 
 from shared.accounts import create_client, create_village, ensure_demo_village
 from shared.config import Settings
 from shared.db import get_engine, get_existing, saved_id, session_scope, upgrade_schema
 from shared.letters.workflow.events import chain_problem, letter_events, record_event
 from shared.letters.workflow.numbering import format_number, next_sequence
-from shared.models import Letter, LetterEvent, Role
+from shared.models import Letter, LetterEvent, Role, Village
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -138,3 +139,33 @@ def test_audit_finds_the_newest_events_deleted(db_settings: Settings) -> None:
         count, broken = audit_chains(session)
         assert count == 1 and len(broken) == 1 and broken[0][0] == letter.id
         assert "status 'issued' does not follow from the last event" in broken[0][1]
+
+
+def test_postgres_connections_bound_lock_waits_and_idle_transactions(postgres_url: str, tmp_path) -> None:
+    """A frozen worker's open transaction is ended after 20 s; a statement waits at most 40 s for a lock."""
+    settings = Settings(suratdesa_home=tmp_path, database_url=postgres_url)
+    try:
+        with session_scope(settings) as session:
+            row = session.exec(text("SELECT current_setting('lock_timeout'), "  # type: ignore[call-overload]
+                                    "current_setting('idle_in_transaction_session_timeout')")).one()
+    finally:
+        get_engine(settings).dispose()
+    assert tuple(row) == ("40s", "20s")
+
+
+def test_sqlite_read_only_sessions_read_beside_the_writer(tmp_path) -> None:
+    settings = Settings(suratdesa_home=tmp_path)
+    upgrade_schema(settings)
+    with session_scope(settings) as session:
+        ensure_demo_village(session)
+        session.commit()
+    with session_scope(settings) as writer:
+        writer.exec(text("UPDATE village SET name = name"))  # type: ignore[call-overload]
+        other = sqlite3.connect(tmp_path / "suratdesa.db", timeout=0)
+        with pytest.raises(sqlite3.OperationalError, match="locked"):
+            other.execute("BEGIN IMMEDIATE")  # the writer holds the write lock
+        other.close()
+        with session_scope(settings, read_only=True) as reader:  # would wait for the lock, then fail
+            assert reader.exec(select(Village.code)).all() == ["Ds.Cjk"]
+        writer.commit()
+    get_engine(settings).dispose()

@@ -88,7 +88,8 @@ def draft_pdf(letter_id: uuid.UUID):
 def issued_pdf(letter_id: uuid.UUID):
     """The signed PDF, named after the letter number (never the NIK); 409 before it is issued."""
     letter = lifecycle.visible_letter(db_session(), current_client(), letter_id)
-    if letter.number is None:
+    # a letter numbered by an issue not yet finished (status still approved) has no PDF to give either
+    if letter.number is None or letter.status not in (LetterStatus.ISSUED, LetterStatus.REVOKED):
         raise WrongStatus("Surat belum diterbitkan; PDF bertanda tangan belum tersedia.")
     filename = "surat-" + re.sub(r"[^A-Za-z0-9.]+", "-", letter.number).strip("-") + ".pdf"
     return _pdf_response(letter.id, "issued", filename)

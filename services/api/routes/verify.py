@@ -45,8 +45,8 @@ def _letter(token: str) -> tuple[Letter, Village] | None:
     session = db_session()
     letter = find_by_token(session, token)
     village = session.get(Village, letter.village_id) if letter else None
-    # End the read now: on SQLite every transaction holds the write lock (BEGIN IMMEDIATE), and the page
-    # still reads the PDF, and may check an upload, before it answers. The loaded rows stay readable.
+    # End the read now: the page still reads the PDF, and may check an upload, before it answers (on SQLite a
+    # POST's transaction holds the write lock, BEGIN IMMEDIATE). The loaded rows stay readable.
     session.close()
     return (letter, village) if letter and village else None
 

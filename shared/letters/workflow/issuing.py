@@ -1,4 +1,11 @@
-"""Issuing an approved letter: number, final render with QR, PAdES signature, stored, one transaction."""
+"""Issuing an approved letter in three steps, none holding a lock through the slow work.
+
+(1) claim: number and verification token taken and committed, the letter still `approved`; (2) render, sign and
+store the PDF with no transaction open, only once (1) committed, so no signed file names a number the database
+does not have; (3) `approved` -> `issued` with the stored file's digest, compare-and-set. A letter left between
+(1) and (3) (a killed or frozen worker) is finished by the next attempt with the same number and token. The
+file is stored once (the first complete file wins), so a worker that wakes up late changes nothing.
+"""
 
 from __future__ import annotations
 
@@ -6,14 +13,17 @@ import hashlib
 import logging
 import secrets
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from shared.config import Settings
 from shared.db import get_existing, saved_id
+from shared.letters.documents.compose import signer_for
 from shared.letters.documents.letter_pdf import render_letter
-from shared.letters.intake.catalog import load_catalog
+from shared.letters.intake.catalog import LetterType, load_catalog
 from shared.letters.signing.signatures import DEFAULT_REASON, VillageSigner, load_signer, sign_pdf
 from shared.letters.workflow.events import record_event
 from shared.letters.workflow.numbering import new_number
@@ -44,45 +54,88 @@ def number_pattern(settings: Settings, village: Village) -> str:
     return village_profile(village).number_pattern or settings.number_pattern
 
 
-def issue_letter(*, session: Session, settings: Settings, letter_id: uuid.UUID, now: datetime | None = None) -> bool:
-    """Number, render, sign and store an approved letter, then mark it issued. Safe to repeat.
+@dataclass(frozen=True)
+class Claim:
+    """A letter with its number and token taken, as step (1) committed it, with what rendering it needs."""
 
-    The status change comes first: it locks the letter row (on PostgreSQL) or the database (SQLite), so a
-    duplicate task waits, then finds the letter issued and does nothing; it never takes a second number
-    or overwrites the stored PDF. The letter is dated, and numbered in the year of, the village's today
-    (at now, the current time unless given).
+    letter: Letter
+    village: Village
+    letter_type: LetterType
+
+
+def issue_letter(*, session: Session, settings: Settings, letter_id: uuid.UUID, now: datetime | None = None) -> bool:
+    """Claim, then render, sign and store, then mark issued an approved letter; False if not `approved`. Repeatable.
+
+    The letter is dated, and numbered in the year of, the village's today at its claim (now, unless given).
     """
-    letter = session.get(Letter, letter_id)
+    claim = claim_letter(session, settings, letter_id, now=now)
+    if claim is None:
+        return False
+    session.close()  # nothing is held while the letter is rendered and signed
+    pdf, signer = stored_pdf(settings, claim)
+    return mark_issued(session, claim.letter, pdf=pdf, signer=signer, now=now)
+
+
+def claim_letter(session: Session, settings: Settings, letter_id: uuid.UUID, *,
+                 now: datetime | None = None) -> Claim | None:
+    """Step (1): the approved letter with its number and token, taken now and committed unless it had them."""
+    # FOR UPDATE (PostgreSQL; SQLite's writer holds the database) makes a second claimer wait, then see the number
+    query = select(Letter).where(col(Letter.id) == letter_id).with_for_update().execution_options(
+        populate_existing=True)
+    letter = session.exec(query).first()
     if letter is None or letter.status != Status.APPROVED:
-        return False
-    if not transition(session, letter.id, source=Status.APPROVED, target=Status.ISSUED):
         session.rollback()
-        return False
+        return None
     village = get_existing(session, Village, letter.village_id)
-    letter_type = load_catalog(settings.templates_dir).types[letter.type]
-    today, token = village_today(village, now=now), secrets.token_urlsafe(32)
-    profile = village_profile(village)
+    claim = Claim(letter, village, load_catalog(settings.templates_dir).types[letter.type])
+    if letter.number is not None:  # claimed by an attempt that did not finish: its number and token stand
+        session.commit()  # nothing written; a rollback would expire the rows read
+        return claim
+    today = village_today(village, now=now)
     numbered = new_number(session, village_id=saved_id(village), village_code=village.code,
                           pattern=number_pattern(settings, village),
-                          shared_sequence=profile.sequence == "shared", classification=letter_type.classification,
-                          on=today)
+                          shared_sequence=village_profile(village).sequence == "shared",
+                          classification=claim.letter_type.classification, on=today)
+    letter.number, letter.number_scope, letter.number_seq = numbered.number, numbered.scope, numbered.seq
+    letter.number_year, letter.verification_token = today.year, secrets.token_urlsafe(32)
+    letter.numbered_at = as_utc(now) or utcnow()  # after the counter: a claimer that waited for it is later
+    session.add(letter)
+    session.commit()  # the counter row is locked for this transaction only
+    log.info("letter %s numbered %s", letter.id, letter.number)
+    return claim
+
+
+def stored_pdf(settings: Settings, claim: Claim) -> tuple[bytes, dict[str, Any]]:
+    """Step (2): the claimed letter's signed PDF as stored, rendered and signed unless an earlier attempt stored it;
+    and its signer as the letter row keeps it."""
+    letter, village, letter_type = claim.letter, claim.village, claim.letter_type
+    files = LetterFiles(settings)
+    stored = files.read(letter.id, "issued")
+    key = village_signer(settings, village)
+    if stored is not None:
+        return stored, {**signer_for(village, letter_type.code), "development_certificate": key.is_development}
+    assert letter.number is not None and letter.verification_token is not None and letter.numbered_at is not None
     rendered = render_letter(letter_type=letter_type, village=village, applicant=letter.applicant,
-                             fields=letter.fields, letter_date=today, number=numbered.number,
-                             verification_url=verification_url(settings, token))
-    key, number = village_signer(settings, village), numbered.number
-    pdf = sign_pdf(rendered.pdf, key, reason=f"{DEFAULT_REASON}: {letter_type.title} {number}",
+                             fields=letter.fields, letter_date=village_today(village, now=as_utc(letter.numbered_at)),
+                             number=letter.number, verification_url=verification_url(settings,
+                                                                                      letter.verification_token))
+    pdf = sign_pdf(rendered.pdf, key, reason=f"{DEFAULT_REASON}: {letter_type.title} {letter.number}",
                    location=f"Desa {village.name}")
     # kept with the signer, so the public page need not parse the stored PDF on every scan
     signer = {**rendered.signer, "development_certificate": key.is_development}
+    return files.write_once(letter.id, "issued", pdf), signer
+
+
+def mark_issued(session: Session, letter: Letter, *, pdf: bytes, signer: dict[str, Any],
+                now: datetime | None = None) -> bool:
+    """Step (3): `approved` -> `issued` with the stored file's digest and the `issued` event; False if it moved on."""
     digest = hashlib.sha256(pdf).hexdigest()
-    LetterFiles(settings).write(letter.id, "issued", pdf)
-    letter.number, letter.number_scope, letter.number_seq = number, numbered.scope, numbered.seq
-    letter.number_year = today.year
-    letter.verification_token, letter.signer, letter.pdf_sha256 = token, signer, digest
-    letter.issued_at = as_utc(now) or utcnow()
-    session.add(letter)
+    if not transition(session, letter.id, source=Status.APPROVED, target=Status.ISSUED, signer=signer,
+                      pdf_sha256=digest, issued_at=as_utc(now) or utcnow()):
+        session.rollback()
+        return False
     record_event(session, letter_id=letter.id, type="issued", actor="worker",
-                 detail={"number": number, "sha256": digest})
+                 detail={"number": letter.number, "sha256": digest})
     session.commit()
-    log.info("letter %s issued as number %s", letter.id, number)
+    log.info("letter %s issued as number %s", letter.id, letter.number)
     return True

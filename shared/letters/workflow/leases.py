@@ -8,8 +8,8 @@ however long its step takes, so its letter is not sent again. A process that han
 stops renewing too; its letter may then run elsewhere while the hung attempt still exists, which is safe: every
 step is a compare-and-set, so whichever finishes second finds nothing to do.
 
-The lease lives in a table of its own, not on the letter row: issuing holds the letter's row lock for the whole
-step, and a heartbeat waiting on that lock could not renew anything.
+The lease lives in a table of its own, not on the letter row: a heartbeat must not wait behind the letter's row
+lock, which a step's short transactions take.
 """
 
 from __future__ import annotations

@@ -100,26 +100,38 @@ def list_letters(*, session: Session, client: Client, status: str | None = None,
     return letters[:limit], (_encode_cursor(letters[limit - 1]) if more else None)
 
 
-def render_draft(*, session: Session, settings: Settings, letter_id: uuid.UUID, now: datetime | None = None) -> bool:
-    """Render and store the draft dated the village's today, then `submitted` -> `awaiting_approval`. Repeatable."""
+def render_draft(*, session: Session, settings: Settings, letter_id: uuid.UUID,
+                 now: datetime | None = None) -> Status | bool:
+    """Render and store the draft dated the village's today, then `submitted` -> `awaiting_approval`, and on to
+    `approved` in the same commit where the village approves the type itself. The status it left; False if the
+    letter was not `submitted`. Repeatable; nothing is held while the draft renders."""
     letter = session.get(Letter, letter_id)
     if letter is None or letter.status != Status.SUBMITTED:
         return False
     village = get_existing(session, Village, letter.village_id)
     letter_type = load_catalog(settings.templates_dir).types[letter.type]
+    session.close()  # on SQLite the read took the database's write lock: not through the render
     draft = render_letter(letter_type=letter_type, village=village, applicant=letter.applicant,
                           fields=letter.fields, letter_date=village_today(village, now=now))
-    LetterFiles(settings).write(letter.id, "draft", draft.pdf)
+    LetterFiles(settings).write_once(letter.id, "draft", draft.pdf)  # a late worker replaces no newer draft
     if not transition(session, letter.id, source=Status.SUBMITTED, target=Status.AWAITING_APPROVAL):
         session.rollback()
         return False
     record_event(session, letter_id=letter.id, type="draft_rendered", actor="worker")
+    if approval_required(village, letter.type, letter_type.approval):
+        session.commit()
+        return Status.AWAITING_APPROVAL
+    transition(session, letter.id, source=Status.AWAITING_APPROVAL, target=Status.APPROVED)
+    record_event(session, letter_id=letter.id, type="approved", actor="system", detail={"automatic": True})
     session.commit()
-    return True
+    return Status.APPROVED
 
 
 def approve_automatically(*, session: Session, settings: Settings, letter_id: uuid.UUID) -> bool:
-    """Approve a rendered draft of a type the village issues without an official; True if it did."""
+    """Approve a rendered draft of a type the village issues without an official; True if it did.
+
+    For a draft left waiting (rendered before the village switched approval off, sent again by the sweeper);
+    render_draft approves a new draft itself."""
     letter = session.get(Letter, letter_id)
     if letter is None:
         return False

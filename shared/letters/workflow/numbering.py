@@ -1,4 +1,4 @@
-"""Letter numbers: a counter row per village, scope and year, advanced inside the issuing transaction."""
+"""Letter numbers: a counter row per village, scope and year, advanced in the short transaction that claims a letter."""
 
 from __future__ import annotations
 
@@ -17,9 +17,9 @@ ALL_TYPES = "*"
 def next_sequence(session: Session, *, village_id: int, scope: str, year: int) -> int:
     """The next sequence number; the counter row stays locked until the caller's transaction ends.
 
-    A rolled-back issue rolls the counter back too, so numbers have no gaps (but where new_number passes over
-    a number already given); the letter table's unique constraints make a duplicate impossible even if this
-    were bypassed.
+    A rolled-back claim rolls the counter back too, and a committed one gives the number to its letter for good,
+    so numbers have no gaps (but where new_number passes over a number already given); the letter table's unique
+    constraints make a duplicate impossible even if this were bypassed.
     """
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert

@@ -77,9 +77,13 @@ def letter_view(letter: Letter, *, viewer: Client, title: str, verification_url:
                 events: list[LetterEvent], with_events: bool = True) -> LetterView:
     """The letter as viewer (its post, or an official of its village) may see it."""
     official = is_official(viewer)
+    # a number taken by an issue not yet finished is not the letter's until it is issued (its QR page says so too)
+    issued = letter.status in (Status.ISSUED, Status.REVOKED)
     return LetterView(
-        id=letter.id, type=letter.type, title=title, status=LetterStatus(letter.status), number=letter.number,
-        verification_url=verification_url, created_at=letter.created_at, updated_at=letter.updated_at,
+        id=letter.id, type=letter.type, title=title, status=LetterStatus(letter.status),
+        number=letter.number if issued else None,
+        verification_url=verification_url if issued else None, created_at=letter.created_at,
+        updated_at=letter.updated_at,
         issued_at=letter.issued_at, revoked_at=letter.revoked_at, reason=letter.reason,
         failure=failure_reason(letter, events), last_error=letter.last_error if official else None,
         pdf_sha256=letter.pdf_sha256,

@@ -1,0 +1,85 @@
+"""The draft step on SQLite and PostgreSQL: nothing held while it renders, and automatic approval in its commit."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import event
+
+from shared.db import get_engine, get_existing, session_scope
+from shared.letters.intake.catalog import load_catalog
+from shared.letters.intake.validation import example_request
+from shared.letters.workflow import lifecycle
+from shared.letters.workflow.events import letter_events
+from shared.models import Letter, Village
+from shared.storage import LetterFiles
+from tests.conftest import Office
+
+
+def submitted(office: Office, code: str = "sktm") -> uuid.UUID:
+    payload = example_request(load_catalog(office.settings.templates_dir).types[code])
+    with session_scope(office.settings) as session:
+        return lifecycle.submit_letter(session=session, settings=office.settings, client=office.post,
+                                      body=payload).id
+
+
+@contextmanager
+def statements(office: Office) -> Iterator[list[str]]:
+    """The SQL the block sends, BEGIN, COMMIT and ROLLBACK included (as the driver sees them)."""
+    seen: list[str] = []
+    engine = get_engine(office.settings)
+
+    def record(*args: object) -> None:
+        seen.append(str(args[2]).split()[0].upper())
+
+    def committed(_conn: object) -> None:
+        seen.append("COMMIT")
+
+    def rolled_back(_conn: object) -> None:
+        seen.append("ROLLBACK")
+
+    hooks = (("before_cursor_execute", record), ("commit", committed), ("rollback", rolled_back))
+    for name, hook in hooks:
+        event.listen(engine, name, hook)
+    try:
+        yield seen
+    finally:
+        for name, hook in hooks:
+            event.remove(engine, name, hook)
+
+
+def test_a_draft_is_rendered_between_two_transactions(office: Office) -> None:
+    letter_id = submitted(office)
+    files = LetterFiles(office.settings)
+    with statements(office) as seen, session_scope(office.settings) as session:
+        assert lifecycle.render_draft(session=session, settings=office.settings, letter_id=letter_id) == \
+            "awaiting_approval"
+    assert files.exists(letter_id, "draft")
+    # the read ends (ROLLBACK) before the render; the status change is a transaction of its own
+    reads, change = " ".join(seen).split("ROLLBACK", 1)
+    assert "UPDATE" not in reads and "SELECT" in reads
+    assert change.split()[-1] == "COMMIT" and "UPDATE" in change
+
+
+def test_a_type_the_village_approves_itself_is_approved_in_the_drafts_commit(office: Office) -> None:
+    with session_scope(office.settings) as session:
+        village = get_existing(session, Village, office.village.id)
+        village.profile = {**village.profile, "approval": {"domisili": False}}
+        session.add(village)
+        session.commit()
+    automatic, manual = submitted(office, "domisili"), submitted(office, "sktm")
+    with session_scope(office.settings) as session:
+        assert lifecycle.render_draft(session=session, settings=office.settings, letter_id=automatic) == "approved"
+        assert lifecycle.render_draft(session=session, settings=office.settings, letter_id=manual) == \
+            "awaiting_approval"
+    with session_scope(office.settings) as session:
+        assert session.get(Letter, automatic).status == "approved"  # type: ignore[union-attr]
+        trail = letter_events(session, automatic)
+        assert [(e.type, e.actor, e.detail) for e in trail] == [
+            ("submitted", "post:pos-1", {}), ("draft_rendered", "worker", {}),
+            ("approved", "system", {"automatic": True})]
+        assert [e.type for e in letter_events(session, manual)] == ["submitted", "draft_rendered"]
+        # nothing left for the task's second look: the draft is approved already
+        assert not lifecycle.approve_automatically(session=session, settings=office.settings, letter_id=automatic)
