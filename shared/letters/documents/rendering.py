@@ -7,6 +7,7 @@ import math
 import re
 from datetime import date
 from importlib import resources
+from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
 
@@ -20,7 +21,6 @@ from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import (
     Flowable,
-    Image,
     KeepTogether,
     Paragraph,
     SimpleDocTemplate,
@@ -30,6 +30,7 @@ from reportlab.platypus import (
 )
 
 from shared.letters.documents.document import LetterDocument, Letterhead, PeopleTable, Section, SignerBlock
+from shared.letters.documents.emblem import EmblemImage, prepared_emblem
 from shared.letters.documents.qr import QrCode
 from shared.letters.documents.wording import format_indonesian_date
 
@@ -145,14 +146,20 @@ def _text(text: str, style: ParagraphStyle, markup: str = "{}") -> Paragraph:
 def _letterhead(head: Letterhead, width: float) -> list[Flowable]:
     styles = [HEAD_LINE] * (len(head.lines) - 1) + [HEAD_MAIN]
     lines = [_text(line.upper(), style) for line, style in zip(head.lines, styles, strict=False)]
-    source = io.BytesIO(head.logo) if head.logo else head.logo_path
-    logo = Image(source, LOGO_SIZE, LOGO_SIZE, kind="proportional") if source else ""
+    image = _logo_image(head)
+    logo = EmblemImage(prepared_emblem(image, LOGO_SIZE), LOGO_SIZE) if image else ""
     # an empty column the logo's width on the right keeps the text centred on the page
-    side = LOGO_COLUMN if source else 0
+    side = LOGO_COLUMN if image else 0
     text = [*lines, _text(head.address, ADDRESS)]
     table = Table([[logo, text, ""]], colWidths=[side, width - 2 * side, side])
     table.setStyle(_grid_style(valign="MIDDLE"))
     return [table, Spacer(1, 2 * mm), DoubleRule(width), Spacer(1, 4 * mm)]
+
+
+def _logo_image(head: Letterhead) -> bytes | None:
+    if head.logo:
+        return head.logo
+    return Path(head.logo_path).read_bytes() if head.logo_path else None
 
 
 class DoubleRule(Flowable):

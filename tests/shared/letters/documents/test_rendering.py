@@ -12,61 +12,11 @@ import pytest
 import zxingcpp
 from PIL import Image
 
-from shared.letters.documents.document import LetterDocument, Letterhead, Section, SignerBlock
+from shared.letters.documents.document import LetterDocument, Section, SignerBlock
 from shared.letters.documents.rendering import format_indonesian_date, render_letter_pdf
+from tests.shared.letters.documents.conftest import NUMBER, VERIFICATION_URL
 
-NUMBER = "401/012/Ds.Cjk/XI/2026"
-TOKEN = "Qm9uZ2thciBLYXR1bGlzYW4tRGVzYV9DaWplbmdrb2w"  # 43 characters, like a 32-byte urlsafe token
-VERIFICATION_URL = f"http://127.0.0.1:8000/v/{TOKEN}"
 LONG_STATEMENT = ("Orang tersebut benar warga Desa Cijengkol yang tergolong keluarga tidak mampu. " * 12,) * 4
-
-
-@pytest.fixture
-def sktm() -> LetterDocument:
-    """A draft Surat Keterangan Tidak Mampu from Desa Cijengkol, as an operator would prepare it."""
-    return LetterDocument(
-        letterhead=Letterhead(
-            lines=("Pemerintah Kabupaten Sukabumi", "Kecamatan Caringin", "Desa Cijengkol"),
-            address="Jl. Raya Cijengkol No. 12, Kecamatan Caringin, Kabupaten Sukabumi 43154",
-        ),
-        title="Surat Keterangan Tidak Mampu",
-        opening=(
-            "Yang bertanda tangan di bawah ini, Kepala Desa Cijengkol, Kecamatan Caringin, "
-            "Kabupaten Sukabumi, menerangkan dengan sebenarnya bahwa:"
-        ),
-        sections=(
-            Section(
-                rows=(
-                    ("Nama", "Siti Nur'aini"),
-                    ("NIK", "3202154107900003"),
-                    ("Tempat/Tanggal Lahir", "Sukabumi, 1 Juli 1990"),
-                    ("Jenis Kelamin", "Perempuan"),
-                    ("Agama", "Islam"),
-                    ("Pekerjaan", "Buruh Harian Lepas"),
-                    ("Status Perkawinan", "Kawin"),
-                    ("Kewarganegaraan", "Indonesia"),
-                    ("Alamat", "Kampung Cijengkol RT 002 RW 005, Desa Cijengkol, Kecamatan Caringin"),
-                    ("Keperluan", "Persyaratan beasiswa pendidikan anak"),
-                )
-            ),
-        ),
-        statement=(
-            "Orang tersebut di atas adalah benar warga Desa Cijengkol dan menurut keterangan Ketua RT/RW "
-            "setempat tergolong keluarga tidak mampu.",
-        ),
-        closing=(
-            "Demikian surat keterangan ini dibuat dengan sebenarnya untuk dapat dipergunakan "
-            "sebagaimana mestinya."
-        ),
-        place="Cijengkol",
-        letter_date=date(2026, 11, 27),
-        signer=SignerBlock(name="Hendra Saputra", position="Kepala Desa Cijengkol"),
-    )
-
-
-@pytest.fixture
-def final_sktm(sktm: LetterDocument) -> LetterDocument:
-    return replace(sktm, number=NUMBER, verification_url=VERIFICATION_URL)
 
 
 def write_pdf(doc: LetterDocument, tmp_path: Path, name: str = "letter.pdf") -> Path:
