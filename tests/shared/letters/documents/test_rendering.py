@@ -83,6 +83,13 @@ def test_final_shows_number_and_a_decodable_vector_qr(final_sktm, tmp_path):
     assert image_count(pdf) == 0  # drawn as rectangles, not embedded as a picture
 
 
+def test_the_qr_code_keeps_error_correction_m(final_sktm, tmp_path):
+    # a higher level would pack the same link into smaller modules, harder to read from a worn print
+    run("pdftoppm", "-r", "150", "-png", "-singlefile", write_pdf(final_sktm, tmp_path), tmp_path / "page")
+    with Image.open(tmp_path / "page.png") as image:
+        assert [(code.text, code.ec_level) for code in zxingcpp.read_barcodes(image)] == [(VERIFICATION_URL, "M")]
+
+
 def test_single_page_letter_has_no_page_footer(final_sktm, tmp_path):
     pdf = write_pdf(final_sktm, tmp_path)
     assert pdfinfo(pdf)["Pages"] == "1"
