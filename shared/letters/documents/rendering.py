@@ -180,25 +180,45 @@ def _section(section: Section, width: float, label_width: float) -> list[Flowabl
     heading = [_text(section.heading, HEADING)] if section.heading else []
     if not section.rows:
         return heading
-    rows = [["", _text(label, CELL), _text(":", CELL), _text(value, CELL)] for label, value in section.rows]
     value_width = width - LABEL_INDENT - label_width - COLON_WIDTH
+    rows = [["", _cell(label, CELL, label_width), ":", _cell(value, CELL, value_width)]
+            for label, value in section.rows]
     table = Table(rows, colWidths=[LABEL_INDENT, label_width, COLON_WIDTH, value_width])
     table.setStyle(_grid_style(valign="TOP", bottom_padding=1))
+    table.setStyle(_cell_font(CELL))
     return [*heading, table, Spacer(1, 6)]
 
 
 def _people_table(block: PeopleTable, width: float) -> list[Flowable]:
     heading = [_text(block.heading, HEADING)] if block.heading else []
     head = [_text(title, TABLE_HEAD) for title in ("No.", *block.columns)]
-    body = [[_text(f"{i}.", TABLE_CELL), *[_text(v, TABLE_CELL) for v in row]] for i, row in enumerate(block.rows, 1)]
-    table = Table([head, *body], colWidths=_people_columns(block.columns, width - LABEL_INDENT), repeatRows=1,
-                  hAlign="RIGHT")
+    widths = _people_columns(block.columns, width - LABEL_INDENT)
+    body = [[_cell(text, TABLE_CELL, w - 2 * PEOPLE_PADDING) for text, w in zip((f"{i}.", *row), widths, strict=True)]
+            for i, row in enumerate(block.rows, 1)]
+    table = Table([head, *body], colWidths=widths, repeatRows=1, hAlign="RIGHT")
     table.setStyle(TableStyle([("GRID", (0, 0), (-1, -1), 0.5, colors.black), ("VALIGN", (0, 0), (-1, -1), "TOP"),
                                ("TOPPADDING", (0, 0), (-1, -1), 2), ("BOTTOMPADDING", (0, 0), (-1, -1), 3),
-                               ("LEFTPADDING", (0, 0), (-1, -1), 3), ("RIGHTPADDING", (0, 0), (-1, -1), 3)]))
+                               ("LEFTPADDING", (0, 0), (-1, -1), PEOPLE_PADDING),
+                               ("RIGHTPADDING", (0, 0), (-1, -1), PEOPLE_PADDING)]))
+    table.setStyle(_cell_font(TABLE_CELL))
     return [*heading, table, Spacer(1, 8)]
 
 
+def _cell(text: str, style: ParagraphStyle, width: float) -> str | Paragraph:
+    # a value that fits on one line is drawn as a plain string, as typed: a Paragraph would cost a markup
+    # parse and a line-breaking pass for the same ink. Spaces collapse as a Paragraph collapses them.
+    line = " ".join(text.split())
+    if pdfmetrics.stringWidth(line, style.fontName, style.fontSize) <= width:
+        return line
+    return _text(text, style)
+
+
+def _cell_font(style: ParagraphStyle) -> TableStyle:
+    # what a plain string cell is drawn with: the style its Paragraph would have had
+    return TableStyle([("FONT", (0, 0), (-1, -1), style.fontName, style.fontSize, style.leading)])
+
+
+PEOPLE_PADDING = 3
 # fixed widths for the columns whose content has a known length; the name takes what is left
 PEOPLE_COLUMN_WIDTHS = {"NIK": 36 * mm, "Tanggal Lahir": 32 * mm, "L/P": 10 * mm, "Hubungan": 28 * mm}
 

@@ -106,6 +106,26 @@ def test_markup_in_user_text_is_printed_literally(final_sktm, tmp_path):
     assert f"Pernyataan {markup}" in text
 
 
+def test_a_long_value_wraps_in_its_column(final_sktm, tmp_path):
+    address = "Kampung Cijengkol RT 002 RW 005, Desa Cijengkol, Kecamatan Caringin, Kabupaten Sukabumi, Jawa Barat"
+    rows = (("Nama", "Siti Nur'aini"), ("Alamat", address), ("Agama", "Islam"))
+    lines = layout_text(write_pdf(replace(final_sktm, sections=(Section(rows=rows),)), tmp_path)).splitlines()
+    first = next(i for i, line in enumerate(lines) if line.strip().startswith("Alamat"))
+    value_column = lines[first].index("Kampung")
+    assert lines[first + 1][:value_column].strip() == ""  # the second line starts under the first
+    assert " ".join(line[value_column:].strip() for line in lines[first:first + 2]) == address
+
+
+def test_runs_of_spaces_in_a_value_print_as_one_space(final_sktm, tmp_path):
+    def word_left(name: str) -> float:
+        doc = replace(final_sktm, sections=(Section(rows=(("Nama", name),)),))
+        boxes = run("pdftotext", "-bbox", write_pdf(doc, tmp_path), "-")
+        words = re.findall(r'<word xMin="([\d.]+)"[^>]*>([^<]*)</word>', boxes)
+        return next(float(x) for x, word in words if word == "Nur&apos;aini")
+
+    assert word_left("Siti   Nur'aini") == word_left("Siti Nur'aini")
+
+
 def test_non_ascii_and_apostrophe_names_print_correctly(final_sktm, tmp_path):
     names = ("Ñoño Thérèse", "Nur'aini Siti-Rahmah", "Şükrü Łukasz")  # Ş and Ł are outside Latin-1
     rows = tuple(("Nama", name) for name in names)
