@@ -223,6 +223,11 @@ def test_logo_is_embedded_and_metadata_is_set(final_sktm, tmp_path):
     assert decoded_qr_codes(pdf, tmp_path) == [VERIFICATION_URL]
 
 
+def test_streams_are_binary_not_ascii85(final_sktm):
+    pdf = render_letter_pdf(final_sktm)
+    assert b"/FlateDecode" in pdf and b"/ASCII85Decode" not in pdf
+
+
 def test_same_document_renders_the_same_bytes(final_sktm):
     assert render_letter_pdf(final_sktm) == render_letter_pdf(final_sktm)
 
