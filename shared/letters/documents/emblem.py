@@ -36,13 +36,14 @@ def prepared_emblem(image: bytes, box: float) -> PreparedEmblem:
     """The emblem fitted into a square `box` points wide, prepared on first use and then kept by content."""
     key = hashlib.sha256(image).digest() + str(box).encode()
     with _lock:
-        found = _prepared.get(key)
-    if found is not None:
-        return found
-    emblem = prepare_emblem(image, box)
+        found = _prepared.pop(key, None)
+        if found is not None:
+            _prepared[key] = found  # to the end: the first entries are the emblems unused the longest
+            return found
+    emblem = prepare_emblem(image, box)  # outside the lock: another village's letters need not wait
     with _lock:
         if len(_prepared) >= _CACHE_SIZE:
-            del _prepared[next(iter(_prepared))]  # the oldest: a village not seen for a while
+            del _prepared[next(iter(_prepared))]
         _prepared[key] = emblem
     return emblem
 

@@ -72,15 +72,21 @@ def test_a_300_kb_emblem_is_printed_at_300_dpi_and_keeps_the_letter_small(final_
     assert decoded_qr_codes(path, tmp_path) == [VERIFICATION_URL]
 
 
-def test_an_emblem_is_decoded_once_for_all_the_letters_of_its_village(sktm, monkeypatch):
-    decodes: list[object] = []
+@pytest.fixture
+def decodes(monkeypatch: pytest.MonkeyPatch) -> list[object]:
+    """Every image PIL is asked to open from now on, counted by wrapping PIL's own Image.open."""
+    opened: list[object] = []
     real_open = emblem_module.Image.open
 
     def counting_open(*args: object, **kwargs: object) -> Image.Image:
-        decodes.append(args[0])
+        opened.append(args[0])
         return real_open(*args, **kwargs)
 
-    monkeypatch.setattr(emblem_module.Image, "open", counting_open)  # PIL's, as every decoder reaches it
+    monkeypatch.setattr(emblem_module.Image, "open", counting_open)  # PIL's: ReportLab's decoder reaches it too
+    return opened
+
+
+def test_an_emblem_is_decoded_once_for_all_the_letters_of_its_village(sktm, decodes):
     image = photo_emblem(2)  # not seen by this process before
     draft = render_letter_pdf(with_emblem(sktm, image))
     final = render_letter_pdf(with_emblem(replace(sktm, number=NUMBER, verification_url=VERIFICATION_URL),
@@ -103,3 +109,22 @@ def _image_stream(pdf: bytes) -> bytes:
     match = re.search(rb"/Subtype /Image.*?stream\r?\n(.*?)endstream", pdf, re.S)
     assert match is not None
     return match.group(1)
+
+
+def test_the_cache_is_bounded_and_keeps_the_emblems_used_last(decodes, monkeypatch):
+    monkeypatch.setattr(emblem_module, "_CACHE_SIZE", 2)
+    monkeypatch.setattr(emblem_module, "_prepared", {})
+    a, b, c = (_small_png(color) for color in ((200, 0, 0), (0, 200, 0), (0, 0, 200)))
+    for image in (a, b, a, c):  # c pushes out b, unused since a was used again
+        emblem_module.prepared_emblem(image, LOGO_SIZE)
+    assert len(decodes) == 3 and len(emblem_module._prepared) == 2
+    emblem_module.prepared_emblem(a, LOGO_SIZE)
+    assert len(decodes) == 3
+    emblem_module.prepared_emblem(b, LOGO_SIZE)
+    assert len(decodes) == 4
+
+
+def _small_png(color: tuple[int, int, int]) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (40, 40), color).save(out, "PNG")
+    return out.getvalue()
