@@ -7,9 +7,11 @@ import math
 import re
 from datetime import date
 from importlib import resources
+from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
 
+from reportlab import rl_config
 from reportlab.lib import colors
 from reportlab.lib.enums import TA_CENTER, TA_JUSTIFY, TA_LEFT
 from reportlab.lib.pagesizes import A4
@@ -20,7 +22,6 @@ from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import (
     Flowable,
-    Image,
     KeepTogether,
     Paragraph,
     SimpleDocTemplate,
@@ -30,6 +31,7 @@ from reportlab.platypus import (
 )
 
 from shared.letters.documents.document import LetterDocument, Letterhead, PeopleTable, Section, SignerBlock
+from shared.letters.documents.emblem import EmblemImage, prepared_emblem
 from shared.letters.documents.qr import QrCode
 from shared.letters.documents.wording import format_indonesian_date
 
@@ -60,6 +62,9 @@ def _register_fonts() -> tuple[str, str]:
 
 
 FONT, FONT_BOLD = _register_fonts()
+# PDF is binary anyway: ASCII85 on top of Flate makes each page stream a quarter bigger and costs about
+# half a millisecond per page to encode in ReportLab's pure-Python fallback (a process-wide setting)
+rl_config.useA85 = 0
 
 
 def _style(name: str, size: float, *, bold: bool = False, align: int = TA_LEFT, **kw: Any) -> ParagraphStyle:
@@ -145,14 +150,20 @@ def _text(text: str, style: ParagraphStyle, markup: str = "{}") -> Paragraph:
 def _letterhead(head: Letterhead, width: float) -> list[Flowable]:
     styles = [HEAD_LINE] * (len(head.lines) - 1) + [HEAD_MAIN]
     lines = [_text(line.upper(), style) for line, style in zip(head.lines, styles, strict=False)]
-    source = io.BytesIO(head.logo) if head.logo else head.logo_path
-    logo = Image(source, LOGO_SIZE, LOGO_SIZE, kind="proportional") if source else ""
+    image = _logo_image(head)
+    logo = EmblemImage(prepared_emblem(image, LOGO_SIZE), LOGO_SIZE) if image else ""
     # an empty column the logo's width on the right keeps the text centred on the page
-    side = LOGO_COLUMN if source else 0
+    side = LOGO_COLUMN if image else 0
     text = [*lines, _text(head.address, ADDRESS)]
     table = Table([[logo, text, ""]], colWidths=[side, width - 2 * side, side])
     table.setStyle(_grid_style(valign="MIDDLE"))
     return [table, Spacer(1, 2 * mm), DoubleRule(width), Spacer(1, 4 * mm)]
+
+
+def _logo_image(head: Letterhead) -> bytes | None:
+    if head.logo:
+        return head.logo
+    return Path(head.logo_path).read_bytes() if head.logo_path else None
 
 
 class DoubleRule(Flowable):
@@ -173,25 +184,45 @@ def _section(section: Section, width: float, label_width: float) -> list[Flowabl
     heading = [_text(section.heading, HEADING)] if section.heading else []
     if not section.rows:
         return heading
-    rows = [["", _text(label, CELL), _text(":", CELL), _text(value, CELL)] for label, value in section.rows]
     value_width = width - LABEL_INDENT - label_width - COLON_WIDTH
+    rows = [["", _cell(label, CELL, label_width), ":", _cell(value, CELL, value_width)]
+            for label, value in section.rows]
     table = Table(rows, colWidths=[LABEL_INDENT, label_width, COLON_WIDTH, value_width])
     table.setStyle(_grid_style(valign="TOP", bottom_padding=1))
+    table.setStyle(_cell_font(CELL))
     return [*heading, table, Spacer(1, 6)]
 
 
 def _people_table(block: PeopleTable, width: float) -> list[Flowable]:
     heading = [_text(block.heading, HEADING)] if block.heading else []
     head = [_text(title, TABLE_HEAD) for title in ("No.", *block.columns)]
-    body = [[_text(f"{i}.", TABLE_CELL), *[_text(v, TABLE_CELL) for v in row]] for i, row in enumerate(block.rows, 1)]
-    table = Table([head, *body], colWidths=_people_columns(block.columns, width - LABEL_INDENT), repeatRows=1,
-                  hAlign="RIGHT")
+    widths = _people_columns(block.columns, width - LABEL_INDENT)
+    body = [[_cell(text, TABLE_CELL, w - 2 * PEOPLE_PADDING) for text, w in zip((f"{i}.", *row), widths, strict=True)]
+            for i, row in enumerate(block.rows, 1)]
+    table = Table([head, *body], colWidths=widths, repeatRows=1, hAlign="RIGHT")
     table.setStyle(TableStyle([("GRID", (0, 0), (-1, -1), 0.5, colors.black), ("VALIGN", (0, 0), (-1, -1), "TOP"),
                                ("TOPPADDING", (0, 0), (-1, -1), 2), ("BOTTOMPADDING", (0, 0), (-1, -1), 3),
-                               ("LEFTPADDING", (0, 0), (-1, -1), 3), ("RIGHTPADDING", (0, 0), (-1, -1), 3)]))
+                               ("LEFTPADDING", (0, 0), (-1, -1), PEOPLE_PADDING),
+                               ("RIGHTPADDING", (0, 0), (-1, -1), PEOPLE_PADDING)]))
+    table.setStyle(_cell_font(TABLE_CELL))
     return [*heading, table, Spacer(1, 8)]
 
 
+def _cell(text: str, style: ParagraphStyle, width: float) -> str | Paragraph:
+    # a value that fits on one line is drawn as a plain string, as typed: a Paragraph would cost a markup
+    # parse and a line-breaking pass for the same ink. Spaces collapse as a Paragraph collapses them.
+    line = " ".join(text.split())
+    if pdfmetrics.stringWidth(line, style.fontName, style.fontSize) <= width:
+        return line
+    return _text(text, style)
+
+
+def _cell_font(style: ParagraphStyle) -> TableStyle:
+    # what a plain string cell is drawn with: the style its Paragraph would have had
+    return TableStyle([("FONT", (0, 0), (-1, -1), style.fontName, style.fontSize, style.leading)])
+
+
+PEOPLE_PADDING = 3
 # fixed widths for the columns whose content has a known length; the name takes what is left
 PEOPLE_COLUMN_WIDTHS = {"NIK": 36 * mm, "Tanggal Lahir": 32 * mm, "L/P": 10 * mm, "Hubungan": 28 * mm}
 

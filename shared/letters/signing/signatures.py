@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from io import BytesIO
+from typing import Any
 
+from asn1crypto import cms
 from asn1crypto import x509 as asn1_x509
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign import fields, signers
+from pyhanko.sign.signers.pdf_cms import PdfCMSSignedAttributes
 from pyhanko.sign.validation import validate_pdf_signature
 from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
 from pyhanko.sign.validation.status import PdfSignatureStatus, SignatureCoverageLevel
@@ -81,7 +86,7 @@ def sign_pdf(
         md_algorithm="sha256",
     )
     writer = IncrementalPdfFileWriter(BytesIO(pdf))
-    pdf_signer = signers.PdfSigner(meta, signer=signer.signer)
+    pdf_signer = signers.PdfSigner(meta, signer=prepared_signer(signer.signer))
     signed = BytesIO()
     pdf_signer.sign_pdf(writer, bytes_reserved=_bytes_reserved(signer), output=signed)
     return signed.getvalue()
@@ -93,6 +98,69 @@ def honest_reason(reason: str, signer: VillageSigner) -> str:
     if signer.is_development and DEV_DISCLAIMER not in reason:
         return f"{reason} {DEV_DISCLAIMER}"
     return reason
+
+
+@lru_cache(maxsize=64)
+def prepared_signer(base: signers.SimpleSigner) -> PreparedSigner:
+    """The same key and chain as `base`, with its CMS template made on first use (one per loaded key)."""
+    return PreparedSigner(signing_cert=base.signing_cert, signing_key=base.signing_key,
+                          cert_registry=base.cert_registry, signature_mechanism=base.signature_mechanism,
+                          prefer_pss=base.prefer_pss, embed_roots=base.embed_roots,
+                          attribute_certs=base.attribute_certs)
+
+
+class PreparedSigner(signers.SimpleSigner):
+    """A SimpleSigner that builds its PAdES CMS once per digest algorithm and then only fills it in.
+
+    In a PAdES B-B signature without a timestamp, the signed attributes (content type, message digest,
+    signing certificate) and the whole SignedData around them (certificates, algorithms, signer id) are the
+    same for every letter of one key but the message digest and the signature value. pyHanko builds and
+    encodes all of it with asn1crypto for every signature, most of a signature's cost; here pyHanko builds it
+    once, over a placeholder digest, and each letter puts its digest into the encoded attributes, signs them,
+    and sets the signature value. Anything else (dry runs, timestamps, CAdES attributes) goes to pyHanko.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # digest algorithm -> the encoded attributes before and after the digest, the encoded ContentInfo
+        self._templates: dict[str, tuple[bytes, bytes, bytes]] = {}
+
+    async def async_sign(self, data_digest: bytes, digest_algorithm: str, dry_run: bool = False,
+                         use_pades: bool = False, timestamper: Any = None,
+                         signed_attr_settings: PdfCMSSignedAttributes | None = None, is_pdf_sig: bool = True,
+                         encap_content_info: Any = None) -> cms.ContentInfo:
+        """pyHanko's detached CMS signature over data_digest, from the template when the call is the plain one."""
+        settings = signed_attr_settings or PdfCMSSignedAttributes()
+        plain = (use_pades and is_pdf_sig and not dry_run and timestamper is None and encap_content_info is None
+                 and settings.cades_signed_attrs is None and settings.adobe_revinfo_attr is None
+                 and self.signed_attr_prov_spec is None and self.unsigned_attr_prov_spec is None)
+        template = await self._template(digest_algorithm, len(data_digest)) if plain else None
+        if template is None:
+            return await super().async_sign(data_digest, digest_algorithm, dry_run, use_pades, timestamper,
+                                            signed_attr_settings, is_pdf_sig, encap_content_info)
+        before, after, content_info = template
+        signed_attrs = before + data_digest + after  # DER as signed: a SET OF attributes
+        signature = await self.async_sign_raw(signed_attrs, digest_algorithm)
+        filled = cms.ContentInfo.load(content_info)  # a fresh copy: only the signer info is parsed and changed
+        signer_info = filled["content"]["signer_infos"][0]
+        signer_info["signed_attrs"] = cms.CMSAttributes.load(signed_attrs)
+        signer_info["signature"] = signature
+        return filled
+
+    async def _template(self, digest_algorithm: str, digest_size: int) -> tuple[bytes, bytes, bytes] | None:
+        templates = self._templates
+        if digest_algorithm not in templates:
+            placeholder = os.urandom(digest_size)
+            made = await super().async_sign(placeholder, digest_algorithm, use_pades=True,
+                                            signed_attr_settings=PdfCMSSignedAttributes())
+            content_info = made.dump()
+            attrs = made["content"]["signer_infos"][0]["signed_attrs"].dump()
+            attrs = b"\x31" + attrs[1:]  # signed as a SET, embedded with the [0] tag
+            if attrs.count(placeholder) != 1 or content_info.count(placeholder) != 1:
+                return None  # the placeholder is random: this never happens, but pyHanko would still be right
+            before, after = attrs.split(placeholder)
+            templates[digest_algorithm] = (before, after, content_info)
+        return templates[digest_algorithm]
 
 
 def _bytes_reserved(signer: VillageSigner) -> int:

@@ -12,61 +12,11 @@ import pytest
 import zxingcpp
 from PIL import Image
 
-from shared.letters.documents.document import LetterDocument, Letterhead, Section, SignerBlock
+from shared.letters.documents.document import LetterDocument, Section, SignerBlock
 from shared.letters.documents.rendering import format_indonesian_date, render_letter_pdf
+from tests.shared.letters.documents.conftest import NUMBER, VERIFICATION_URL
 
-NUMBER = "401/012/Ds.Cjk/XI/2026"
-TOKEN = "Qm9uZ2thciBLYXR1bGlzYW4tRGVzYV9DaWplbmdrb2w"  # 43 characters, like a 32-byte urlsafe token
-VERIFICATION_URL = f"http://127.0.0.1:8000/v/{TOKEN}"
 LONG_STATEMENT = ("Orang tersebut benar warga Desa Cijengkol yang tergolong keluarga tidak mampu. " * 12,) * 4
-
-
-@pytest.fixture
-def sktm() -> LetterDocument:
-    """A draft Surat Keterangan Tidak Mampu from Desa Cijengkol, as an operator would prepare it."""
-    return LetterDocument(
-        letterhead=Letterhead(
-            lines=("Pemerintah Kabupaten Sukabumi", "Kecamatan Caringin", "Desa Cijengkol"),
-            address="Jl. Raya Cijengkol No. 12, Kecamatan Caringin, Kabupaten Sukabumi 43154",
-        ),
-        title="Surat Keterangan Tidak Mampu",
-        opening=(
-            "Yang bertanda tangan di bawah ini, Kepala Desa Cijengkol, Kecamatan Caringin, "
-            "Kabupaten Sukabumi, menerangkan dengan sebenarnya bahwa:"
-        ),
-        sections=(
-            Section(
-                rows=(
-                    ("Nama", "Siti Nur'aini"),
-                    ("NIK", "3202154107900003"),
-                    ("Tempat/Tanggal Lahir", "Sukabumi, 1 Juli 1990"),
-                    ("Jenis Kelamin", "Perempuan"),
-                    ("Agama", "Islam"),
-                    ("Pekerjaan", "Buruh Harian Lepas"),
-                    ("Status Perkawinan", "Kawin"),
-                    ("Kewarganegaraan", "Indonesia"),
-                    ("Alamat", "Kampung Cijengkol RT 002 RW 005, Desa Cijengkol, Kecamatan Caringin"),
-                    ("Keperluan", "Persyaratan beasiswa pendidikan anak"),
-                )
-            ),
-        ),
-        statement=(
-            "Orang tersebut di atas adalah benar warga Desa Cijengkol dan menurut keterangan Ketua RT/RW "
-            "setempat tergolong keluarga tidak mampu.",
-        ),
-        closing=(
-            "Demikian surat keterangan ini dibuat dengan sebenarnya untuk dapat dipergunakan "
-            "sebagaimana mestinya."
-        ),
-        place="Cijengkol",
-        letter_date=date(2026, 11, 27),
-        signer=SignerBlock(name="Hendra Saputra", position="Kepala Desa Cijengkol"),
-    )
-
-
-@pytest.fixture
-def final_sktm(sktm: LetterDocument) -> LetterDocument:
-    return replace(sktm, number=NUMBER, verification_url=VERIFICATION_URL)
 
 
 def write_pdf(doc: LetterDocument, tmp_path: Path, name: str = "letter.pdf") -> Path:
@@ -133,6 +83,13 @@ def test_final_shows_number_and_a_decodable_vector_qr(final_sktm, tmp_path):
     assert image_count(pdf) == 0  # drawn as rectangles, not embedded as a picture
 
 
+def test_the_qr_code_keeps_error_correction_m(final_sktm, tmp_path):
+    # a higher level would pack the same link into smaller modules, harder to read from a worn print
+    run("pdftoppm", "-r", "150", "-png", "-singlefile", write_pdf(final_sktm, tmp_path), tmp_path / "page")
+    with Image.open(tmp_path / "page.png") as image:
+        assert [(code.text, code.ec_level) for code in zxingcpp.read_barcodes(image)] == [(VERIFICATION_URL, "M")]
+
+
 def test_single_page_letter_has_no_page_footer(final_sktm, tmp_path):
     pdf = write_pdf(final_sktm, tmp_path)
     assert pdfinfo(pdf)["Pages"] == "1"
@@ -147,6 +104,26 @@ def test_markup_in_user_text_is_printed_literally(final_sktm, tmp_path):
     assert f"Budi {markup}" in text
     assert f"Melamar {markup}" in text
     assert f"Pernyataan {markup}" in text
+
+
+def test_a_long_value_wraps_in_its_column(final_sktm, tmp_path):
+    address = "Kampung Cijengkol RT 002 RW 005, Desa Cijengkol, Kecamatan Caringin, Kabupaten Sukabumi, Jawa Barat"
+    rows = (("Nama", "Siti Nur'aini"), ("Alamat", address), ("Agama", "Islam"))
+    lines = layout_text(write_pdf(replace(final_sktm, sections=(Section(rows=rows),)), tmp_path)).splitlines()
+    first = next(i for i, line in enumerate(lines) if line.strip().startswith("Alamat"))
+    value_column = lines[first].index("Kampung")
+    assert lines[first + 1][:value_column].strip() == ""  # the second line starts under the first
+    assert " ".join(line[value_column:].strip() for line in lines[first:first + 2]) == address
+
+
+def test_runs_of_spaces_in_a_value_print_as_one_space(final_sktm, tmp_path):
+    def word_left(name: str) -> float:
+        doc = replace(final_sktm, sections=(Section(rows=(("Nama", name),)),))
+        boxes = run("pdftotext", "-bbox", write_pdf(doc, tmp_path), "-")
+        words = re.findall(r'<word xMin="([\d.]+)"[^>]*>([^<]*)</word>', boxes)
+        return next(float(x) for x, word in words if word == "Nur&apos;aini")
+
+    assert word_left("Siti   Nur'aini") == word_left("Siti Nur'aini")
 
 
 def test_non_ascii_and_apostrophe_names_print_correctly(final_sktm, tmp_path):
@@ -244,6 +221,11 @@ def test_logo_is_embedded_and_metadata_is_set(final_sktm, tmp_path):
     assert info["Title"] == "Surat Keterangan Tidak Mampu"
     assert info["Creator"] == "suratdesa"
     assert decoded_qr_codes(pdf, tmp_path) == [VERIFICATION_URL]
+
+
+def test_streams_are_binary_not_ascii85(final_sktm):
+    pdf = render_letter_pdf(final_sktm)
+    assert b"/FlateDecode" in pdf and b"/ASCII85Decode" not in pdf
 
 
 def test_same_document_renders_the_same_bytes(final_sktm):
