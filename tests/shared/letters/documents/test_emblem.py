@@ -7,6 +7,7 @@ import random
 import re
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 from PIL import Image, ImageDraw
@@ -78,7 +79,7 @@ def decodes(monkeypatch: pytest.MonkeyPatch) -> list[object]:
     opened: list[object] = []
     real_open = emblem_module.Image.open
 
-    def counting_open(*args: object, **kwargs: object) -> Image.Image:
+    def counting_open(*args: Any, **kwargs: Any) -> Image.Image:
         opened.append(args[0])
         return real_open(*args, **kwargs)
 

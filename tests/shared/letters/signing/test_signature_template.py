@@ -6,6 +6,7 @@ import hashlib
 import re
 from io import BytesIO
 from pathlib import Path
+from typing import Any
 
 import pytest
 from asn1crypto import cms
@@ -71,7 +72,7 @@ def test_the_cms_is_built_by_pyhanko_once_per_key(keys_dir: Path, monkeypatch: p
     built: list[bytes] = []
     real_sign = signers.SimpleSigner.async_sign
 
-    async def counting_sign(self: signers.SimpleSigner, data_digest: bytes, *args: object, **kwargs: object
+    async def counting_sign(self: signers.SimpleSigner, data_digest: bytes, *args: Any, **kwargs: Any
                             ) -> cms.ContentInfo:
         built.append(data_digest)
         return await real_sign(self, data_digest, *args, **kwargs)
