@@ -47,14 +47,14 @@ def rows(results: dict[str, Any]) -> list[tuple[str, str, str]]:
     if "1_render_sign" in results and "2_peer" in results:
         ratio = results["1_render_sign"]["letters_per_s"] / results["2_peer"]["letters_per_s"]
         out.append(("2 WeasyPrint+qrcode+pyHanko", "suratdesa / peer, letters/s on one core", f"{ratio:.1f}x"))
-    for processes, r in results.get("3_end_to_end", {}).items():
-        label = f"3 end to end, {processes} worker processes"
+    for run, r in results.get("3_end_to_end", {}).items():
+        label = f"3 end to end, {run}"
         out += [(label, f"{r['letters']} letters: issued letters/s", f"{r['letters_per_s']:.1f}"),
                 (label, "submit -> awaiting_approval p50 / p95, ms",
                  f"{r['submit_to_awaiting_p50_ms']:.0f} / {r['submit_to_awaiting_p95_ms']:.0f}"),
                 (label, "approve -> issued p50 / p95, ms",
                  f"{r['approve_to_issued_p50_ms']:.0f} / {r['approve_to_issued_p95_ms']:.0f}")]
-        if "2_peer" in results:
+        if "2_peer" in results and "paced" not in run:
             ratio = r["letters_per_s"] / results["2_peer"]["letters_per_s"]
             out.append((label, "issued letters/s / peer's on one core", f"{ratio:.1f}x"))
     if "4_intake" in results:
@@ -105,8 +105,13 @@ def service_parts(results: dict[str, Any], parts: set[int], letters: int, second
             for processes in (2, 4):
                 start_workers(stack, processes)
                 issue_batch(stack, body, min(letters, 16))  # warm-up: every pool process imports and connects
-                results["3_end_to_end"][str(processes)] = issue_batch(stack, body, letters)
+                results["3_end_to_end"][f"{processes} worker processes"] = issue_batch(stack, body, letters)
                 peaks.append(peak_rss_mb(stack))
+            # the latency target is for half the rate reached: letters arrive paced, as from many posts
+            rate = results["3_end_to_end"]["4 worker processes"]["letters_per_s"] / 2
+            paced = issue_batch(stack, body, max(10, min(letters, round(rate * 20))), rate=rate)
+            results["3_end_to_end"]["4 worker processes, paced at half that rate"] = paced
+            peaks.append(peak_rss_mb(stack))
             results["5_worker_peak_rss_mb"] = max(peaks)
         if 4 in parts:
             stack.stop("worker")  # the API alone: its drafts wait in Redis instead of taking the cores

@@ -8,7 +8,7 @@ import statistics
 import time
 import uuid
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -71,8 +71,10 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(share * len(ordered)) - 1))]
 
 
-def issue_batch(stack: Stack, body: dict[str, Any], letters: int, timeout: float = 240) -> dict[str, float]:
-    """Submit letters from CLIENTS threads, approve each as its draft appears, and wait until all are issued."""
+def issue_batch(stack: Stack, body: dict[str, Any], letters: int, *, rate: float | None = None,
+                timeout: float = 240) -> dict[str, float]:
+    """Submit letters from CLIENTS threads (all at once, or `rate` a second), approve each as its draft
+    appears, and wait until all are issued."""
     def submit(_: int) -> uuid.UUID:
         response = stack.submit(body)
         if response.status_code != 202:
@@ -86,17 +88,21 @@ def issue_batch(stack: Stack, body: dict[str, Any], letters: int, timeout: float
 
     approved: set[uuid.UUID] = set()
     with ThreadPoolExecutor(CLIENTS) as pool:
-        ids = list(pool.map(submit, range(letters)))
-        deadline = time.monotonic() + timeout
+        begin = time.monotonic()
+        due = [begin + (i / rate if rate else 0) for i in range(letters)]
+        submissions: list[Future[uuid.UUID]] = []
         while True:
+            while len(submissions) < letters and due[len(submissions)] <= time.monotonic():
+                submissions.append(pool.submit(submit, len(submissions)))
+            ids = [future.result() for future in submissions if future.done()]
             now = _statuses(stack, ids)
             waiting = [i for i, status in now.items() if status == "awaiting_approval" and i not in approved]
             approved.update(waiting)
-            for future in [pool.submit(approve, letter_id) for letter_id in waiting]:
-                future.result()
-            if all(status in DONE for status in now.values()):
+            for letter_id in waiting:
+                pool.submit(approve, letter_id)
+            if len(ids) == letters and all(status in DONE for status in now.values()):
                 break
-            if time.monotonic() > deadline:
+            if time.monotonic() > begin + timeout:
                 raise RuntimeError(f"not all letters done after {timeout} s: {sorted(now.values())[:20]}")
             time.sleep(0.05)
     times = _event_times(stack, ids)
