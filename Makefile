@@ -52,7 +52,7 @@ bench-tools:
 	      libpangoft2-1.0-0) >/dev/null; \
 	  else echo "install wrk, libpango-1.0-0 and libpangoft2-1.0-0 to run the benchmarks" >&2; exit 1; fi; }
 
-bench: $(BENCH_STAMP) tools bench-tools
+bench: $(BENCH_STAMP) bench-tools
 	$(BIN)/python -m benchmarks.run $(BENCH_ARGS)
 
 clean:
