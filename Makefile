@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint samples bench tools clean
+.PHONY: install run test lint samples bench bench-tools tools clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -37,8 +37,23 @@ lint: install
 samples: install
 	$(BIN)/suratdesa samples samples
 
-bench: install
-	$(BIN)/python -m benchmarks.run
+# make bench: the bench extra (WeasyPrint, for the peer pipeline of part 2) and, from Debian, wrk (part 4) and the
+# Pango libraries WeasyPrint loads. Installed when missing and we are root. BENCH_ARGS go to benchmarks.run.
+BENCH_STAMP := $(VENV)/.bench-installed
+
+$(BENCH_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
+	touch $(BENCH_STAMP)
+
+bench-tools:
+	@command -v wrk >/dev/null && ldconfig -p | grep -q libpangoft2-1.0.so.0 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk libpango-1.0-0 \
+	      libpangoft2-1.0-0) >/dev/null; \
+	  else echo "install wrk, libpango-1.0-0 and libpangoft2-1.0-0 to run the benchmarks" >&2; exit 1; fi; }
+
+bench: $(BENCH_STAMP) bench-tools
+	$(BIN)/python -m benchmarks.run $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) var samples .pytest_cache

@@ -1,115 +1,140 @@
-"""`make bench`: what a letter costs on this machine, from validation to a signed PDF, and end to end.
+"""`make bench`: one table of what a letter costs here, also written as JSON to var/bench.json.
 
-Figures are printed with the machine they came from; compare ratios across machines, not raw numbers.
+1. render and sign in one process on one core (the service's own code); 2. the WeasyPrint + qrcode + pyHanko
+pipeline on the same letter; 3. end to end through the HTTP API on Redis + PostgreSQL with two, then four
+worker processes; 4. intake under gunicorn with wrk; 5. a worker process's peak resident memory.
+On a shared machine the figures are noisy: compare ratios taken in one run, not raw numbers across runs.
 """
 
 from __future__ import annotations
 
+import argparse
+import json
 import os
 import platform
-import statistics
-import sys
+import subprocess
 import tempfile
-import time
-from collections.abc import Callable
-from datetime import date
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from shared.config import Settings
-from shared.letters.documents.compose import build_document, default_signer
-from shared.letters.documents.document import LetterDocument
-from shared.letters.documents.rendering import render_letter_pdf
-from shared.letters.intake.catalog import load_catalog
-from shared.letters.intake.validation import example_request, validate_request
-from shared.letters.signing.signatures import ensure_village_key, load_signer, sign_pdf
-from shared.villages import demo_village
+
+OUTPUT = Path("var/bench.json")
 
 
-def timed(label: str, action: Callable[[], object], repeat: int) -> float:
-    """Run action repeat times after one warm-up; print and return the median in milliseconds."""
-    action()
-    samples = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        action()
-        samples.append((time.perf_counter() - start) * 1000)
-    median = statistics.median(samples)
-    print(f"  {label:<44} {median:8.2f} ms  (median of {repeat})")
-    return median
+def machine() -> dict[str, Any]:
+    """lscpu's model name, the cores this process may use, Python and the kernel."""
+    lscpu = subprocess.run(["lscpu"], capture_output=True, text=True).stdout
+    model = next((line.split(":", 1)[1].strip() for line in lscpu.splitlines() if line.startswith("Model name")),
+                 platform.processor())
+    return {"cpu": model, "cores": len(os.sched_getaffinity(0)), "python": platform.python_version(),
+            "system": f"{platform.system()} {platform.release()}"}
 
 
-def machine() -> str:
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), platform.processor())
-    return f"{os.cpu_count()} cores, {cpu}, Python {platform.python_version()}, {platform.system()}"
+def rows(results: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """The table's rows: part, figure, value (as printed)."""
+    out: list[tuple[str, str, str]] = []
+    for key, label in (("1_render_sign", "1 suratdesa, one core"), ("2_peer", "2 WeasyPrint+qrcode+pyHanko")):
+        if key in results:
+            r = results[key]
+            out += [(label, "draft render (layout), CPU ms", f"{r['draft_ms']:.1f}"),
+                    (label, "final render: layout, CPU ms", f"{r['final_layout_ms']:.1f}"),
+                    (label, "final render: QR code, CPU ms", f"{r['final_qr_ms']:.1f}"),
+                    (label, "signature, CPU ms", f"{r['signature_ms']:.1f}"),
+                    (label, "draft + final + signature, CPU ms", f"{r['total_ms']:.1f}"),
+                    (label, "letters/s", f"{r['letters_per_s']:.1f}")]
+    if "1_render_sign" in results and "2_peer" in results:
+        ratio = results["1_render_sign"]["letters_per_s"] / results["2_peer"]["letters_per_s"]
+        out.append(("2 WeasyPrint+qrcode+pyHanko", "suratdesa / peer, letters/s on one core", f"{ratio:.1f}x"))
+    for run, r in results.get("3_end_to_end", {}).items():
+        label = f"3 end to end, {run}"
+        out += [(label, f"{r['letters']} letters: issued letters/s", f"{r['letters_per_s']:.1f}"),
+                (label, "submit -> awaiting_approval p50 / p95, ms",
+                 f"{r['submit_to_awaiting_p50_ms']:.0f} / {r['submit_to_awaiting_p95_ms']:.0f}"),
+                (label, "approve -> issued p50 / p95, ms",
+                 f"{r['approve_to_issued_p50_ms']:.0f} / {r['approve_to_issued_p95_ms']:.0f}")]
+        if "2_peer" in results and "paced" not in run:
+            ratio = r["letters_per_s"] / results["2_peer"]["letters_per_s"]
+            out.append((label, "issued letters/s / peer's on one core", f"{ratio:.1f}x"))
+    if "4_intake" in results:
+        r, label = results["4_intake"], "4 intake, POST /api/v1/letters"
+        out += [(label, f"wrk, {r['connections']} connections, {r['seconds']} s: requests/s",
+                 f"{r['requests_per_s']:.0f}"),
+                (label, "p50 / p99, ms", f"{r['p50_ms']:.1f} / {r['p99_ms']:.1f}"),
+                (label, "API processes' CPU per request, ms", f"{r['api_cpu_ms_per_request']:.2f}"),
+                (label, f"answers other than 202 (of {r['requests']})", str(r["non_202"]))]
+    if "5_worker_peak_rss_mb" in results:
+        out.append(("5 worker process", "peak resident memory (VmHWM), MB", f"{results['5_worker_peak_rss_mb']:.0f}"))
+    return out
 
 
-def letter_costs(settings: Settings) -> None:
-    """Validation, draft render, final render with QR, signature."""
-    catalog = load_catalog(settings.templates_dir)
-    sktm = catalog.types["sktm"]
-    body = example_request(sktm)
-    village = demo_village()
-    ensure_village_key(settings.keys_dir, village_code=village.code, village_name="Desa Cijengkol",
-                       signer_position="Kepala Desa Cijengkol")
-    signer = load_signer(settings.keys_dir, village_code=village.code)
-    today = date(2026, 11, 27)
-    request = validate_request(body, catalog, today=today)
-
-    def document(number: str | None) -> LetterDocument:
-        return build_document(letter_type=sktm, village=village, applicant=request.applicant,
-                              fields=request.fields, signer=default_signer(village), letter_date=today,
-                              number=number, verification_url="http://127.0.0.1:8000/v/" + "x" * 43 if number else None)
-
-    final_pdf = render_letter_pdf(document("401/012/Ds.Cjk/XI/2026"))
-    validation = timed("validate a request (sktm)", lambda: validate_request(body, catalog, today=today), 200)
-    draft = timed("render the draft PDF", lambda: render_letter_pdf(document(None)), 30)
-    final = timed("render the final PDF (number, vector QR)",
-                  lambda: render_letter_pdf(document("401/012/Ds.Cjk/XI/2026")), 30)
-    sign = timed("sign (PAdES B-B, ECDSA P-256)", lambda: sign_pdf(final_pdf, signer, reason="r", location="l"), 30)
-    print(f"  issuing CPU cost per letter (render + sign) ~ {final + sign:.1f} ms; "
-          f"validation is {validation / (final + sign):.1%} of it, the draft {draft / (final + sign):.0%}")
+def table(results: dict[str, Any]) -> str:
+    """The results as a Markdown table under a line naming the machine."""
+    m = results["machine"]
+    lines = [f"`make bench` on {m['cores']} cores, {m['cpu']}, Python {m['python']}, {results['date']}", "",
+             "| part | figure | value |", "|---|---|---|"]
+    lines += [f"| {part} | {figure} | {value} |" for part, figure, value in rows(results)]
+    return "\n".join(lines)
 
 
-def end_to_end(label: str, extra_env: dict[str, str], letters: int = 30) -> None:
-    """Submit, approve and issue a batch through real API and worker processes."""
-    from tests.conftest import start_stack
+def letter_parts(results: dict[str, Any], parts: set[int], repeat: int) -> None:
+    """Parts 1 and 2, in this process."""
+    from benchmarks.letters import render_and_sign, sample_letter
 
     with tempfile.TemporaryDirectory() as home:
-        stack = start_stack(Path(home), extra_env)
-        try:
-            body = next(t["example"] for t in stack.request("GET", "/api/v1/letter-types", stack.post_token).json()
-                        if t["code"] == "sktm")
-            start = time.perf_counter()
-            ids = [stack.submit(body).json()["id"] for _ in range(letters)]
-            submitted = time.perf_counter() - start
-            for letter_id in ids:
-                stack.wait_for(letter_id, "awaiting_approval", timeout=120)
-                stack.request("POST", f"/api/v1/letters/{letter_id}/approve", stack.official_token)
-            for letter_id in ids:
-                stack.wait_for(letter_id, "issued", timeout=120)
-            total = time.perf_counter() - start
-            print(f"  {label}: {letters} letters submitted in {submitted:.2f} s "
-                  f"({letters / submitted:.0f}/s), all issued after {total:.1f} s ({letters / total:.1f} letters/s)")
-        finally:
-            stack.stop_all()
+        settings = Settings(suratdesa_home=Path(home))
+        if 1 in parts:
+            results["1_render_sign"] = render_and_sign(settings, repeat)
+        if 2 in parts:
+            from benchmarks.peer import peer_pipeline
+
+            results["2_peer"] = peer_pipeline(sample_letter(settings.keys_dir, settings.templates_dir),
+                                              max(5, repeat // 4))
+
+
+def service_parts(results: dict[str, Any], parts: set[int], letters: int, seconds: int) -> None:
+    """Parts 3, 4 and 5, on one stack of real processes."""
+    from benchmarks.intake import intake
+    from benchmarks.service import example_body, issue_batch, peak_rss_mb, services_stack, start_workers
+
+    with tempfile.TemporaryDirectory() as home, services_stack(Path(home) / "stack") as stack:
+        body, peaks = example_body(stack), []
+        if parts & {3, 5}:
+            results["3_end_to_end"] = {}
+            for processes in (2, 4):
+                start_workers(stack, processes)
+                issue_batch(stack, body, min(letters, 16))  # warm-up: every pool process imports and connects
+                results["3_end_to_end"][f"{processes} worker processes"] = issue_batch(stack, body, letters)
+                peaks.append(peak_rss_mb(stack))
+            # the latency target is for half the rate reached: letters arrive paced, as from many posts
+            rate = results["3_end_to_end"]["4 worker processes"]["letters_per_s"] / 2
+            paced = issue_batch(stack, body, max(10, min(letters, round(rate * 20))), rate=rate)
+            results["3_end_to_end"]["4 worker processes, paced at half that rate"] = paced
+            peaks.append(peak_rss_mb(stack))
+            results["5_worker_peak_rss_mb"] = max(peaks)
+        if 4 in parts:
+            stack.stop("worker")  # the API alone: its drafts wait in Redis instead of taking the cores
+            results["4_intake"] = intake(stack, body, seconds)
 
 
 def main() -> None:
-    print(f"suratdesa benchmarks on {machine()}")
-    with tempfile.TemporaryDirectory() as home:
-        letter_costs(Settings(suratdesa_home=Path(home)))
-    print("end to end (one API with 2 gunicorn workers, one Celery worker with concurrency 2):")
-    end_to_end("embedded (SQLite + SQLite broker)", {})
-    if "--embedded-only" not in sys.argv:
-        from tests.conftest import claim_redis_db, create_database, drop_database
-
-        url = create_database()
-        try:
-            end_to_end("PostgreSQL + Redis", {"DATABASE_URL": url,
-                                             "BROKER_URL": f"redis://127.0.0.1:6379/{claim_redis_db()}"})
-        finally:
-            drop_database(url)
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--parts", default="1,2,3,4,5", help="which parts to run, e.g. 1,2")
+    parser.add_argument("--letters", type=int, default=200, help="letters per end-to-end batch (part 3)")
+    parser.add_argument("--seconds", type=int, default=15, help="length of the wrk run (part 4)")
+    parser.add_argument("--repeat", type=int, default=40, help="renders and signatures timed (parts 1, 2)")
+    args = parser.parse_args()
+    parts = {int(p) for p in args.parts.split(",")}
+    results: dict[str, Any] = {"machine": machine(), "date": f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC"}
+    letter_parts(results, parts, args.repeat)
+    if parts & {3, 4, 5}:
+        service_parts(results, parts, args.letters, args.seconds)
+    results["table"] = table(results)
+    OUTPUT.parent.mkdir(parents=True, exist_ok=True)
+    OUTPUT.write_text(json.dumps(results, indent=2) + "\n")
+    print(results["table"])
+    print(f"\n(written to {OUTPUT})")
 
 
 if __name__ == "__main__":

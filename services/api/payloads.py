@@ -18,7 +18,7 @@ from shared.letters.intake.schemas import ActionReason, field_errors
 from shared.letters.workflow.events import letter_events
 from shared.letters.workflow.issuing import verification_url
 from shared.letters.workflow.views import letter_view
-from shared.models import Client, Letter
+from shared.models import Client, Letter, LetterEvent
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
@@ -77,14 +77,27 @@ def query_filters(args: MultiDict[str, str]) -> dict[str, Any]:
     return query.model_dump()
 
 
-def letter_json(session: Session, letter: Letter, *, viewer: Client, with_events: bool = True) -> dict[str, Any]:
-    """A letter as JSON for viewer, a client allowed to see it (shared.letters.workflow.views.LetterView)."""
+def letter_json(session: Session, letter: Letter, *, viewer: Client, with_events: bool = True,
+                events: list[LetterEvent] | None = None) -> dict[str, Any]:
+    """A letter as JSON for viewer, a client allowed to see it (shared.letters.workflow.views.LetterView).
+
+    events, when given, are the letter's events (e.g. those of a letter added in this session); else they are read.
+    """
     letter_type = load_catalog(settings().templates_dir).get(letter.type)
     token = letter.verification_token
+    if with_events and events is None:
+        events = letter_events(session, letter.id)
     view = letter_view(letter, viewer=viewer, title=letter_type.title if letter_type else letter.type,
                        verification_url=verification_url(settings(), token) if token else None,
-                       events=letter_events(session, letter.id) if with_events else [], with_events=with_events)
+                       events=events or [], with_events=with_events)
     body = view.model_dump(mode="json")
     if not with_events:
         del body["events"]
     return body
+
+
+def session_events(session: Session, letter: Letter) -> list[LetterEvent]:
+    """The events of letter held by session, oldest first: for a letter added in it, all of them, unread."""
+    held = [obj for obj in (*session.new, *session.identity_map.values())
+            if isinstance(obj, LetterEvent) and obj.letter_id == letter.id]
+    return sorted(held, key=lambda event: event.at)

@@ -56,6 +56,16 @@ def test_submit_stores_commits_and_points_to_the_letter(api: Api) -> None:
         assert len(session.exec(select(LetterEvent)).all()) == 1
 
 
+def test_the_202_answer_is_the_letter_as_read_back(api: Api) -> None:
+    """The answer is built without reading the new letter's events back: it must still be what a GET shows."""
+    answer = api.call("POST", "/api/v1/letters", "post_a", json=api.example()).get_json()
+    assert answer == api.call("GET", f"/api/v1/letters/{answer['id']}", "post_a").get_json()
+    with session_scope(api.settings) as session:
+        event = session.exec(select(LetterEvent)).one()
+    assert answer["events"] == [{"type": "submitted", "actor": "post:post_a",
+                                 "at": event.at.isoformat().replace("+00:00", "") + "Z"}]
+
+
 def test_missing_nik_is_a_422_naming_applicant_nik(api: Api) -> None:
     body = api.example()
     del body["applicant"]["nik"]

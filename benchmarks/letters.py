@@ -1,0 +1,96 @@
+"""Part 1: what rendering and signing one `sktm` letter costs in CPU, on one core, with the service's own code."""
+
+from __future__ import annotations
+
+import os
+import statistics
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from shared.config import Settings
+from shared.letters.documents.letter_pdf import render_letter
+from shared.letters.documents.qr import qr_matrix
+from shared.letters.intake.catalog import LetterType, load_catalog
+from shared.letters.intake.validation import example_request, validate_request
+from shared.letters.signing.keys import VillageSigner
+from shared.letters.signing.signatures import ensure_village_key, load_signer, sign_pdf
+from shared.models import Village
+from shared.villages import demo_village
+
+LETTER_DATE = date(2026, 11, 27)
+NUMBER = "474/012/Ds.Cjk/XI/2026"
+VERIFICATION_URL = "http://127.0.0.1:8000/v/" + "x" * 43  # as long as a real token's link
+
+
+def cpu_ms(action: Callable[[], object], repeat: int) -> float:
+    """Median CPU time of action in milliseconds, over repeat runs after two warm-ups."""
+    action()
+    action()
+    samples = []
+    for _ in range(repeat):
+        start = time.process_time()
+        action()
+        samples.append((time.process_time() - start) * 1000)
+    return statistics.median(samples)
+
+
+@contextmanager
+def one_core() -> Iterator[None]:
+    """Run the block pinned to one CPU (the last one), then give the process its CPUs back."""
+    allowed = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, {max(allowed)})
+    try:
+        yield
+    finally:
+        os.sched_setaffinity(0, allowed)
+
+
+@dataclass(frozen=True)
+class SampleLetter:
+    """The `sktm` example of the demo village, as the worker would render and sign it."""
+
+    letter_type: LetterType
+    village: Village
+    applicant: dict[str, Any]
+    fields: dict[str, Any]
+    signer: VillageSigner
+
+    def render(self, *, final: bool) -> bytes:
+        """The draft (final=False) or the numbered letter with its QR code, unsigned."""
+        return render_letter(letter_type=self.letter_type, village=self.village, applicant=self.applicant,
+                             fields=self.fields, letter_date=LETTER_DATE, number=NUMBER if final else None,
+                             verification_url=VERIFICATION_URL if final else None).pdf
+
+    def sign(self, pdf: bytes) -> bytes:
+        """The PDF signed as issuing signs it."""
+        return sign_pdf(pdf, self.signer, reason="Surat keterangan desa", location=self.village.name)
+
+
+def sample_letter(keys_dir: Path, templates_dir: Path) -> SampleLetter:
+    """The demo village's `sktm` example with a development key made under keys_dir."""
+    letter_type = load_catalog(templates_dir).types["sktm"]
+    village = demo_village()
+    request = validate_request(example_request(letter_type), load_catalog(templates_dir), today=LETTER_DATE)
+    ensure_village_key(keys_dir, village_code=village.code, village_name=f"Desa {village.name}",
+                       signer_position=f"Kepala Desa {village.name}")
+    return SampleLetter(letter_type=letter_type, village=village, applicant=request.applicant,
+                        fields=request.fields, signer=load_signer(keys_dir, village_code=village.code))
+
+
+def render_and_sign(settings: Settings, repeat: int) -> dict[str, float]:
+    """CPU ms of the draft, the final render (its QR matrix apart), the signature; the total and letters/s."""
+    letter = sample_letter(settings.keys_dir, settings.templates_dir)
+    final_pdf = letter.render(final=True)
+    with one_core():
+        draft = cpu_ms(lambda: letter.render(final=False), repeat)
+        final = cpu_ms(lambda: letter.render(final=True), repeat)
+        qr = cpu_ms(lambda: qr_matrix(VERIFICATION_URL), repeat)
+        signature = cpu_ms(lambda: letter.sign(final_pdf), repeat)
+    total = draft + final + signature
+    return {"draft_ms": draft, "final_layout_ms": final - qr, "final_qr_ms": qr, "signature_ms": signature,
+            "total_ms": total, "letters_per_s": 1000 / total}

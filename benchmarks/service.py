@@ -1,0 +1,142 @@
+"""Parts 3 and 5: letters submitted, approved and issued through a running stack (the API under gunicorn, Celery
+workers, Redis, PostgreSQL), timed from the events the workflow records; and the workers' peak memory."""
+
+from __future__ import annotations
+
+import os
+import statistics
+import time
+import uuid
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlmodel import col, select
+
+from shared.db import session_scope
+from shared.models import Letter, LetterEvent, as_utc
+from tests.conftest import Stack, running_stack
+
+CLIENTS = 16  # client threads, as a regency's hamlet posts and officials would be at a busy hour
+DONE = {"issued", "failed", "rejected"}
+
+
+@contextmanager
+def services_stack(home: Path) -> Iterator[Stack]:
+    """The compose stack on a PostgreSQL database and a Redis database number of its own, removed afterwards."""
+    with running_stack(home, services=True) as stack:
+        yield stack
+
+
+def start_workers(stack: Stack, processes: int, timeout: float = 60) -> None:
+    """Replace the stack's worker by one with `processes` pool processes; return once it is ready."""
+    if "worker" in stack.processes:
+        stack.stop("worker")
+    before = stack.log("worker").count(" ready.") if (stack.home / "worker.log").exists() else 0
+    stack.start_worker(concurrency=processes)
+    deadline = time.monotonic() + timeout
+    while stack.log("worker").count(" ready.") == before:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"worker not ready after {timeout} s:\n{stack.log('worker')[-2000:]}")
+        time.sleep(0.1)
+
+
+def example_body(stack: Stack) -> dict[str, Any]:
+    """The `sktm` example as the API publishes it."""
+    types = stack.request("GET", "/api/v1/letter-types", stack.post_token).json()
+    return next(t["example"] for t in types if t["code"] == "sktm")
+
+
+def _statuses(stack: Stack, ids: list[uuid.UUID]) -> dict[uuid.UUID, str]:
+    with session_scope(stack.settings()) as session:
+        return dict(session.exec(select(Letter.id, Letter.status).where(col(Letter.id).in_(ids))).all())
+
+
+def _event_times(stack: Stack, ids: list[uuid.UUID]) -> dict[uuid.UUID, dict[str, float]]:
+    """Per letter, the first time (UNIX seconds) of each kind of event."""
+    times: dict[uuid.UUID, dict[str, float]] = {letter_id: {} for letter_id in ids}
+    with session_scope(stack.settings()) as session:
+        events = session.exec(select(LetterEvent).where(col(LetterEvent.letter_id).in_(ids))
+                              .order_by(col(LetterEvent.id))).all()
+    for event in events:
+        times[event.letter_id].setdefault(event.type, as_utc(event.at).timestamp())
+    return times
+
+
+def percentile(values: list[float], share: float) -> float:
+    """The share-th quantile of values (nearest rank)."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(share * len(ordered)) - 1))]
+
+
+def issue_batch(stack: Stack, body: dict[str, Any], letters: int, *, rate: float | None = None,
+                timeout: float = 240) -> dict[str, float]:
+    """Submit letters from CLIENTS threads (all at once, or `rate` a second), approve each as its draft
+    appears, and wait until all are issued."""
+    def submit(_: int) -> uuid.UUID:
+        response = stack.submit(body)
+        if response.status_code != 202:
+            raise RuntimeError(f"submit answered {response.status_code}: {response.text[:300]}")
+        return uuid.UUID(response.json()["id"])
+
+    def approve(letter_id: uuid.UUID) -> None:
+        response = stack.request("POST", f"/api/v1/letters/{letter_id}/approve", stack.official_token)
+        if response.status_code != 200:
+            raise RuntimeError(f"approve answered {response.status_code}: {response.text[:300]}")
+
+    approved: set[uuid.UUID] = set()
+    with ThreadPoolExecutor(CLIENTS) as pool:
+        begin = time.monotonic()
+        due = [begin + (i / rate if rate else 0) for i in range(letters)]
+        submissions: list[Future[uuid.UUID]] = []
+        while True:
+            while len(submissions) < letters and due[len(submissions)] <= time.monotonic():
+                submissions.append(pool.submit(submit, len(submissions)))
+            ids = [future.result() for future in submissions if future.done()]
+            now = _statuses(stack, ids)
+            waiting = [i for i, status in now.items() if status == "awaiting_approval" and i not in approved]
+            approved.update(waiting)
+            for letter_id in waiting:
+                pool.submit(approve, letter_id)
+            if len(ids) == letters and all(status in DONE for status in now.values()):
+                break
+            if time.monotonic() > begin + timeout:
+                raise RuntimeError(f"not all letters done after {timeout} s: {sorted(now.values())[:20]}")
+            time.sleep(0.05)
+    times = _event_times(stack, ids)
+    issued = [t for t in times.values() if "issued" in t]
+    if len(issued) != letters:
+        raise RuntimeError(f"{letters - len(issued)} of {letters} letters were not issued")
+    span = max(t["issued"] for t in issued) - min(t["submitted"] for t in issued)
+    drafted = [(t["draft_rendered"] - t["submitted"]) * 1000 for t in issued]
+    issuing = [(t["issued"] - t["approved"]) * 1000 for t in issued]
+    return {"letters": letters, "letters_per_s": letters / span,
+            "submit_to_awaiting_p50_ms": statistics.median(drafted),
+            "submit_to_awaiting_p95_ms": percentile(drafted, 0.95),
+            "approve_to_issued_p50_ms": statistics.median(issuing),
+            "approve_to_issued_p95_ms": percentile(issuing, 0.95)}
+
+
+def _group(pgid: int) -> Iterator[tuple[list[str], str]]:
+    """(the fields of /proc/PID/stat after the name, /proc/PID/status) of every process in a process group."""
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if int(fields[2]) == pgid:  # the process group id, after state and parent id
+                yield fields, (stat.parent / "status").read_text()
+        except (OSError, IndexError, ValueError):
+            continue  # the process ended meanwhile
+
+
+def peak_rss_mb(stack: Stack, name: str = "worker") -> float:
+    """The highest peak resident set (VmHWM) among the processes of a stack process's group, in MB."""
+    return max(int(line.split()[1]) / 1024 for _fields, status in _group(stack.processes[name].pid)
+               for line in status.splitlines() if line.startswith("VmHWM:"))
+
+
+def cpu_seconds(stack: Stack, name: str) -> float:
+    """CPU time (user + system) the live processes of a stack process's group have used so far."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    return sum(int(fields[11]) + int(fields[12]) for fields, _status in _group(stack.processes[name].pid)) / ticks
