@@ -195,10 +195,19 @@ def village_profile(village: Village) -> StoredVillageProfile:
         "regency": village.regency, "province": village.province})
 
 
+def village_time_zone(village: Village) -> ZoneInfo:
+    """The zone of the village's dates (its profile's WIB, WITA or WIT)."""
+    return TIME_ZONES[village_profile(village).time_zone]
+
+
+def local_date(zone: ZoneInfo, moment: datetime | None = None) -> date:
+    """The date in zone at moment (now unless given); a naive moment (SQLite) is UTC, as everything stored is."""
+    return (as_utc(moment) or utcnow()).astimezone(zone).date()
+
+
 def village_today(village: Village, *, now: datetime | None = None) -> date:
     """What day it is for this village: the date in its own time zone, now or at the moment given."""
-    moment = as_utc(now) or utcnow()  # a naive moment (SQLite) is UTC, as everything stored is
-    return moment.astimezone(TIME_ZONES[village_profile(village).time_zone]).date()
+    return local_date(village_time_zone(village), now)
 
 
 def approval_required(village: Village, type_code: str, default: bool) -> bool:

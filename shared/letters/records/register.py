@@ -12,13 +12,14 @@ import uuid
 from collections.abc import Iterator
 from datetime import date
 from typing import Any, Literal
+from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session, col, select
 
 from shared.letters.intake.catalog import Catalog
 from shared.models import Letter, LetterStatus, Village
-from shared.villages import village_today
+from shared.villages import local_date, village_time_zone
 
 REGISTERED = (LetterStatus.ISSUED.value, LetterStatus.REVOKED.value)
 # Rows are read from the database this many at a time: thousands of letters in bounded memory.
@@ -75,15 +76,15 @@ def _classification(letter: Letter, catalog: Catalog) -> str:
     return letter_type.classification if letter_type else ""
 
 
-def _row(position: int, letter: Letter, village: Village, catalog: Catalog) -> RegisterRow:
+def _row(position: int, letter: Letter, zone: ZoneInfo, catalog: Catalog) -> RegisterRow:
     letter_type = catalog.get(letter.type)
     revoked = letter.status == LetterStatus.REVOKED
     return RegisterRow(
-        running_number=position, letter_date=village_today(village, now=letter.issued_at),
+        running_number=position, letter_date=local_date(zone, letter.issued_at),
         number=letter.number or "", classification=_classification(letter, catalog),
         title=letter_type.title if letter_type else letter.type, applicant_name=str(letter.applicant.get("name", "")),
         signer=_signer(letter.signer), status="revoked" if revoked else "issued",
-        revoked_on=village_today(village, now=letter.revoked_at) if revoked and letter.revoked_at else None,
+        revoked_on=local_date(zone, letter.revoked_at) if revoked and letter.revoked_at else None,
         revocation_reason=letter.reason if revoked else None, letter_id=letter.id)
 
 
@@ -95,8 +96,9 @@ def register_rows(session: Session, *, village: Village, catalog: Catalog, year:
                     col(Letter.status).in_(REGISTERED), col(Letter.number).is_not(None))
              .order_by(col(Letter.issued_at), col(Letter.number_seq), col(Letter.id))
              .execution_options(yield_per=BATCH))
+    zone = village_time_zone(village)  # once: reading the profile checks it again
     for position, letter in enumerate(session.exec(query), start=1):
-        row = _row(position, letter, village, catalog)
+        row = _row(position, letter, zone, catalog)
         if month is None or row.letter_date.month == month:
             yield row
         session.expunge(letter)  # keep the identity map from growing with the year

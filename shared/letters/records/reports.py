@@ -19,7 +19,7 @@ from sqlmodel import Session, col, select
 
 from shared.letters.intake.catalog import Catalog
 from shared.models import Client, Letter, LetterEvent, LetterStatus, Village, as_utc
-from shared.villages import TIME_ZONES, village_profile
+from shared.villages import TIME_ZONES, village_time_zone
 
 EVER_ISSUED = (LetterStatus.ISSUED.value, LetterStatus.REVOKED.value)
 TIMED_EVENTS = ("draft_rendered", "approved", "rejected", "issued")
@@ -97,10 +97,10 @@ def _letters(session: Session, villages: dict[int, Village], year: int) -> list[
     start, end = _year_window(year)
     query = select(Letter).where(col(Letter.village_id).in_(list(villages)), col(Letter.created_at) >= start,
                                  col(Letter.created_at) < end)
+    zones = {village_id: village_time_zone(village) for village_id, village in villages.items()}  # once each
     found = []
     for letter in session.exec(query):
-        zone = TIME_ZONES[village_profile(villages[letter.village_id]).time_zone]
-        local = as_utc(letter.created_at).astimezone(zone)
+        local = as_utc(letter.created_at).astimezone(zones[letter.village_id])
         if local.year == year:
             found.append((letter, local.month))
     return found
