@@ -9,6 +9,7 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 from sqlmodel import Session, col, func, select
 
 from shared.db import saved_id
@@ -88,8 +89,13 @@ def create_client(session: Session, *, name: str, role: Role, village: Village) 
 
 
 def authenticate(session: Session, token: str) -> Client | None:
-    """The active client holding token, if any."""
-    client = session.exec(select(Client).where(Client.token_hash == hash_token(token))).first()
+    """The active client holding token, if any.
+
+    Its village is read in the same statement and stays in the session, where every request that goes on to
+    use it (a submission dates its letter in the village's zone) finds it without another round trip."""
+    with_village = joinedload(Client.village)  # type: ignore[arg-type]  # SQLModel types the attribute as Village
+    query = select(Client).options(with_village).where(Client.token_hash == hash_token(token))
+    client = session.exec(query).first()
     if client is None or client.revoked_at is not None:
         return None
     return client

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Any, overload
 
 from sqlalchemy import JSON, Column, DateTime, String, UniqueConstraint
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field, Relationship, SQLModel
 
 
 def utcnow() -> datetime:
@@ -73,6 +73,9 @@ class Client(SQLModel, table=True):
     token_hash: str = Field(sa_column=Column(String(64), unique=True, nullable=False))
     created_at: datetime = _timestamp(nullable=False, default=utcnow)
     revoked_at: datetime | None = _timestamp(nullable=True)
+    # Loaded with the client when a token is checked (shared.accounts.authenticate), so the session keeps the
+    # village at hand for the request: its identity map holds rows only while something refers to them.
+    village: Village = Relationship()
 
 
 class Letter(SQLModel, table=True):

@@ -33,10 +33,13 @@ def letter_events(session: Session, letter_id: uuid.UUID) -> list[LetterEvent]:
 
 
 def record_event(session: Session, *, letter_id: uuid.UUID, type: str, actor: str,
-                 detail: dict[str, Any] | None = None) -> LetterEvent:
-    """Add an event to the session (the caller commits it with the change it describes)."""
-    last = session.exec(select(LetterEvent.hash).where(LetterEvent.letter_id == letter_id)
-                        .order_by(col(LetterEvent.id).desc()).limit(1)).first()
+                 detail: dict[str, Any] | None = None, first: bool = False) -> LetterEvent:
+    """Add an event to the session (the caller commits it with the change it describes).
+
+    first: the letter was added in this transaction, so there is no earlier event to chain to and none is
+    looked up (one statement less on every submission)."""
+    last = None if first else session.exec(select(LetterEvent.hash).where(LetterEvent.letter_id == letter_id)
+                                            .order_by(col(LetterEvent.id).desc()).limit(1)).first()
     prev_hash = last or GENESIS
     at = utcnow()
     detail = detail or {}

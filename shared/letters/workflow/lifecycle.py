@@ -48,7 +48,7 @@ def add_letter(*, session: Session, settings: Settings, client: Client, body: An
                     status=Status.SUBMITTED.value, applicant=request.applicant, fields=request.fields)
     session.add(letter)
     session.flush()
-    record_event(session, letter_id=letter.id, type="submitted", actor=actor_name(client))
+    record_event(session, letter_id=letter.id, type="submitted", actor=actor_name(client), first=True)
     return letter
 
 
