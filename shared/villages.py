@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import hashlib
+import json
 import re
 from collections.abc import Collection
 from dataclasses import dataclass
@@ -125,7 +127,11 @@ class VillageProfile(BaseModel):
 
 
 class StoredVillageProfile(VillageProfile):
-    """A profile as read back from its village row: the emblem itself (base64) instead of its file name."""
+    """A profile as read back from its village row: the emblem itself (base64) instead of its file name.
+
+    Frozen: village_profile hands the same checked profile to every caller that reads the same row."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     logo_image: str | None = None
 
@@ -189,10 +195,26 @@ def demo_village() -> Village:
 
 
 def village_profile(village: Village) -> StoredVillageProfile:
-    """The village's profile, typed and checked again, from its columns and its stored `profile`."""
-    return StoredVillageProfile.model_validate({
-        **village.profile, "code": village.code, "name": village.name, "district": village.district,
-        "regency": village.regency, "province": village.province})
+    """The village's profile, typed and checked again, from its columns and its stored `profile`.
+
+    A letter's render asks for it several times and a worker serves the same villages all day: the check runs
+    once per content of the row (a changed profile is a new key), not once per question."""
+    row = json.dumps([village.code, village.name, village.district, village.regency, village.province,
+                      village.profile], sort_keys=True, ensure_ascii=False)
+    key = hashlib.sha256(row.encode()).digest()
+    profile = _CHECKED_PROFILES.get(key)
+    if profile is None:
+        if len(_CHECKED_PROFILES) >= CHECKED_PROFILES_KEPT:
+            _CHECKED_PROFILES.clear()  # bounded, and safe beside other threads (gthread workers)
+        profile = _CHECKED_PROFILES[key] = StoredVillageProfile.model_validate({
+            **village.profile, "code": village.code, "name": village.name, "district": village.district,
+            "regency": village.regency, "province": village.province})
+    return profile
+
+
+# Checked profiles by the SHA-256 of their row; each is small but for its emblem (MAX_LOGO_BYTES at most).
+CHECKED_PROFILES_KEPT = 64
+_CHECKED_PROFILES: dict[bytes, StoredVillageProfile] = {}
 
 
 def village_time_zone(village: Village) -> ZoneInfo:

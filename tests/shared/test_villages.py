@@ -212,3 +212,20 @@ def test_the_stored_profile_is_read_back_typed() -> None:
     village.profile = {**village.profile, "paper": "B5"}
     with pytest.raises(ValueError, match="paper"):  # a row edited by hand is refused, not read with a default
         village_profile(village)
+
+
+def test_a_profile_read_again_after_its_row_changed_is_the_new_one() -> None:
+    """Checked profiles are kept by content: a changed row (another signer, a renamed village) is checked anew,
+    and the kept one cannot be changed in place by a caller."""
+    village = demo_village()
+    first = village_profile(village)
+    assert village_profile(village) is first
+    village.profile = {**village.profile, "signers": [{"key": "sekdes", "name": "Ujang Permana",
+                                                        "position": "Sekretaris Desa"}],
+                       "default_signer": None, "signer_by_type": {}}
+    village.name = "Cijengkol Baru"
+    changed = village_profile(village)
+    assert [s.name for s in changed.signers] == ["Ujang Permana"]
+    assert changed.name == "Cijengkol Baru"
+    with pytest.raises(ValueError, match="frozen"):
+        first.paper = "A4"
