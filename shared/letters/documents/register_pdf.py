@@ -13,15 +13,15 @@ from reportlab.lib.units import mm
 from reportlab.platypus import LongTable, Paragraph, SimpleDocTemplate, Spacer, TableStyle
 
 from shared.letters.documents.document import Letterhead
-from shared.letters.documents.rendering import FONT, PAPER_SIZES, NumberedCanvas, _letterhead, _style
+from shared.letters.documents.rendering import FONT, PAPER_SIZES, NumberedCanvas, letterhead_flowables, paragraph_style
 from shared.letters.documents.wording import format_indonesian_date
 from shared.letters.records.register import RegisterRow
 
 MARGIN = 12 * mm
-TITLE = _style("register-title", 13, bold=True, align=TA_CENTER)
-PERIOD = _style("register-period", 10.5, align=TA_CENTER, spaceAfter=8)
-CELL = _style("register-cell", 8.5, leading=10.5)
-HEAD = _style("register-head", 8.5, bold=True, align=TA_CENTER, leading=10.5)
+TITLE = paragraph_style("register-title", 13, bold=True, align=TA_CENTER)
+PERIOD = paragraph_style("register-period", 10.5, align=TA_CENTER, spaceAfter=8)
+CELL = paragraph_style("register-cell", 8.5, leading=10.5)
+HEAD = paragraph_style("register-head", 8.5, bold=True, align=TA_CENTER, leading=10.5)
 # (heading, share of the table's width)
 COLUMNS = (("No.", 0.04), ("Tanggal", 0.10), ("Nomor Surat", 0.17), ("Kode", 0.06), ("Perihal", 0.19),
            ("Nama Pemohon", 0.15), ("Penanda Tangan", 0.15), ("Keterangan", 0.14))
@@ -64,7 +64,7 @@ def render_register_pdf(rows: Iterable[RegisterRow], *, letterhead: Letterhead, 
                                  rightMargin=MARGIN, topMargin=MARGIN, bottomMargin=MARGIN,
                                  title=f"Buku Agenda Surat Keluar {period}", creator="suratdesa", invariant=True,
                                  lang="id", initialFontName=FONT)
-    story = [*_letterhead(letterhead, template.width), _p("BUKU AGENDA SURAT KELUAR", TITLE), _p(period, PERIOD),
-             Spacer(1, 2 * mm), _table(rows, template.width)]
+    story = [*letterhead_flowables(letterhead, template.width), _p("BUKU AGENDA SURAT KELUAR", TITLE),
+             _p(period, PERIOD), Spacer(1, 2 * mm), _table(rows, template.width)]
     template.build(story, canvasmaker=NumberedCanvas)
     return buffer.getvalue()

@@ -67,24 +67,26 @@ FONT, FONT_BOLD = _register_fonts()
 rl_config.useA85 = 0
 
 
-def _style(name: str, size: float, *, bold: bool = False, align: int = TA_LEFT, **kw: Any) -> ParagraphStyle:
+def paragraph_style(name: str, size: float, *, bold: bool = False, align: int = TA_LEFT,
+                    **kw: Any) -> ParagraphStyle:
+    """A paragraph style in the letter's typeface (the register PDF uses it too)."""
     kw.setdefault("leading", size * 1.3)
     kw.setdefault("bulletFontName", FONT)
     return ParagraphStyle(name, fontName=FONT_BOLD if bold else FONT, fontSize=size, alignment=align, **kw)
 
 
-HEAD_LINE = _style("head", 13, bold=True, align=TA_CENTER)
-HEAD_MAIN = _style("head-main", 16, bold=True, align=TA_CENTER)
-ADDRESS = _style("address", 9.5, align=TA_CENTER)
-TITLE = _style("title", 13, bold=True, align=TA_CENTER, underlineWidth=0.8, underlineOffset=-2.5)
-NUMBER = _style("number", 11.5, align=TA_CENTER, spaceAfter=14)
-BODY = _style("body", 11.5, align=TA_JUSTIFY, spaceAfter=6, leading=15.5)
-CELL = _style("cell", 11.5)
-HEADING = _style("heading", 11.5, spaceAfter=3)  # a lead-in line such as "Dari seorang ibu:"
-TABLE_CELL = _style("table-cell", 10.5, leading=13)
-TABLE_HEAD = _style("table-head", 10.5, bold=True, align=TA_CENTER, leading=13)
-SIGNER = _style("signer", 11.5, align=TA_CENTER)
-CAPTION = _style("caption", 8, align=TA_CENTER)
+HEAD_LINE = paragraph_style("head", 13, bold=True, align=TA_CENTER)
+HEAD_MAIN = paragraph_style("head-main", 16, bold=True, align=TA_CENTER)
+ADDRESS = paragraph_style("address", 9.5, align=TA_CENTER)
+TITLE = paragraph_style("title", 13, bold=True, align=TA_CENTER, underlineWidth=0.8, underlineOffset=-2.5)
+NUMBER = paragraph_style("number", 11.5, align=TA_CENTER, spaceAfter=14)
+BODY = paragraph_style("body", 11.5, align=TA_JUSTIFY, spaceAfter=6, leading=15.5)
+CELL = paragraph_style("cell", 11.5)
+HEADING = paragraph_style("heading", 11.5, spaceAfter=3)  # a lead-in line such as "Dari seorang ibu:"
+TABLE_CELL = paragraph_style("table-cell", 10.5, leading=13)
+TABLE_HEAD = paragraph_style("table-head", 10.5, bold=True, align=TA_CENTER, leading=13)
+SIGNER = paragraph_style("signer", 11.5, align=TA_CENTER)
+CAPTION = paragraph_style("caption", 8, align=TA_CENTER)
 
 
 def render_letter_pdf(doc: LetterDocument) -> bytes:
@@ -119,7 +121,7 @@ def _page_size(paper: str) -> tuple[float, float]:
 def _story(doc: LetterDocument, width: float) -> list[Flowable]:
     label_width = _label_width(doc.sections)
     return [
-        *_letterhead(doc.letterhead, width),
+        *letterhead_flowables(doc.letterhead, width),
         _text(doc.title.upper(), TITLE, markup="<u>{}</u>"),
         _text(f"Nomor: {doc.number if doc.number is not None else '......'}", NUMBER),
         _text(doc.opening, BODY),
@@ -147,7 +149,8 @@ def _text(text: str, style: ParagraphStyle, markup: str = "{}") -> Paragraph:
     return Paragraph(markup.format(escape(text)), style)
 
 
-def _letterhead(head: Letterhead, width: float) -> list[Flowable]:
+def letterhead_flowables(head: Letterhead, width: float) -> list[Flowable]:
+    """The kop surat (lines, emblem, address, the double rule) as flowables, for letters and the register."""
     styles = [HEAD_LINE] * (len(head.lines) - 1) + [HEAD_MAIN]
     lines = [_text(line.upper(), style) for line, style in zip(head.lines, styles, strict=False)]
     image = _logo_image(head)
