@@ -22,12 +22,16 @@ class Received:
 
 @dataclass
 class Receiver:
-    """Answers each POST with the next of `answers` (then 200), and keeps what it got."""
+    """Answers each POST with the next of `answers` (then 200), and keeps what it got.
+
+    With hold_first, the first request gets no answer until `release` is set (a sender killed mid-attempt)."""
 
     port: int = 0
     answers: list[int] = field(default_factory=list)
     requests: list[Received] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    hold_first: bool = False
+    release: threading.Event = field(default_factory=threading.Event)
 
     @property
     def url(self) -> str:
@@ -49,9 +53,9 @@ class Receiver:
 
 
 @contextmanager
-def running_receiver(answers: list[int] | None = None) -> Iterator[Receiver]:
+def running_receiver(answers: list[int] | None = None, *, hold_first: bool = False) -> Iterator[Receiver]:
     """A receiver on a free port of 127.0.0.1, stopped afterwards."""
-    receiver = Receiver(answers=list(answers or []))
+    receiver = Receiver(answers=list(answers or []), hold_first=hold_first)
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
@@ -59,6 +63,9 @@ def running_receiver(answers: list[int] | None = None) -> Iterator[Receiver]:
             with receiver.lock:
                 receiver.requests.append(Received(self.path, {k.lower(): v for k, v in self.headers.items()}, body))
                 status = receiver.answers.pop(0) if receiver.answers else 200
+                held = receiver.hold_first and len(receiver.requests) == 1
+            if held:
+                receiver.release.wait(timeout=60)
             self.send_response(status)
             if 300 <= status < 400:
                 self.send_header("Location", "http://127.0.0.1:1/elsewhere")
@@ -75,6 +82,7 @@ def running_receiver(answers: list[int] | None = None) -> Iterator[Receiver]:
     try:
         yield receiver
     finally:
+        receiver.release.set()
         server.shutdown()
         server.server_close()
         thread.join(timeout=10)

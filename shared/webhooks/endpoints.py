@@ -9,7 +9,7 @@ import uuid
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, select, update
 
 from shared.config import Settings
 from shared.db import saved_id
@@ -88,10 +88,13 @@ def own_endpoint(session: Session, client: Client, endpoint_id: uuid.UUID) -> We
 
 
 def delete_endpoint(*, session: Session, client: Client, endpoint_id: uuid.UUID) -> None:
-    """Stop sending to the endpoint; its deliveries stay as history, pending ones are not sent."""
+    """Stop sending to the endpoint; its deliveries stay as history, those not yet delivered are given up."""
     endpoint = own_endpoint(session, client, endpoint_id)
     endpoint.deleted_at = utcnow()
     session.add(endpoint)
+    session.exec(update(WebhookDelivery).where(col(WebhookDelivery.endpoint_id) == endpoint.id,
+                                               col(WebhookDelivery.status) == DeliveryStatus.PENDING.value)
+                 .values(status=DeliveryStatus.FAILED.value))
     session.commit()
 
 
