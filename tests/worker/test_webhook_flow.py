@@ -13,7 +13,7 @@ import pytest
 
 from shared.queue import TaskQueue
 from tests.conftest import Stack, run_cli, running_stack
-from tests.webhook_receiver import Receiver, running_receiver
+from tests.webhook_receiver import running_receiver
 from tests.worker.test_letter_flow import example, submit_and_draft
 
 # Receivers on 127.0.0.1; retries 0.2-1 s apart; sends lost for 3 s sent again; the sweeper looks every 0.5 s;
