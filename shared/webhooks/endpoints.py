@@ -105,12 +105,18 @@ def endpoint_deliveries(session: Session, client: Client, endpoint_id: uuid.UUID
     deliveries = list(session.exec(
         select(WebhookDelivery).where(col(WebhookDelivery.endpoint_id) == endpoint.id)
         .order_by(col(WebhookDelivery.created_at).desc(), col(WebhookDelivery.id)).limit(limit)).all())
-    attempts: dict[uuid.UUID, list[WebhookAttempt]] = {delivery.id: [] for delivery in deliveries}
-    if deliveries:
-        for attempt in session.exec(select(WebhookAttempt).where(col(WebhookAttempt.delivery_id).in_(attempts))
+    attempts = delivery_attempts(session, [delivery.id for delivery in deliveries])
+    return [(delivery, attempts[delivery.id]) for delivery in deliveries]
+
+
+def delivery_attempts(session: Session, delivery_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[WebhookAttempt]]:
+    """The attempts at each delivery, oldest first."""
+    attempts: dict[uuid.UUID, list[WebhookAttempt]] = {delivery_id: [] for delivery_id in delivery_ids}
+    if delivery_ids:
+        for attempt in session.exec(select(WebhookAttempt).where(col(WebhookAttempt.delivery_id).in_(delivery_ids))
                                     .order_by(col(WebhookAttempt.id))).all():
             attempts[attempt.delivery_id].append(attempt)
-    return [(delivery, attempts[delivery.id]) for delivery in deliveries]
+    return attempts
 
 
 def retry_delivery(*, session: Session, client: Client, endpoint_id: uuid.UUID,

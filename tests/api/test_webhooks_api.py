@@ -118,6 +118,7 @@ def test_deliveries_show_every_attempt_and_one_can_be_sent_again(api: Api, lan_c
         assert api.call("POST", f"{path}/{uuid.uuid4()}/retry", "post_a").status_code == 404
         answer = api.call("POST", retry, "post_a")
         assert answer.status_code == 202 and answer.get_json()["status"] == "pending"
+        assert [a["status_code"] for a in answer.get_json()["attempts"]] == [500]
         with session_scope(lan) as session:
             delivery.deliver(session=session, settings=lan, delivery_id=uuid.UUID(pending["id"]))
         (done,) = api.call("GET", path, "post_a").get_json()["items"]

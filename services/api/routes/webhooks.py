@@ -70,4 +70,5 @@ def retry(endpoint_id: uuid.UUID, delivery_id: uuid.UUID) -> Response:
     """Send a delivery again now; 202, the worker makes the attempt."""
     delivery = endpoints.retry_delivery(session=db_session(), client=current_client(), endpoint_id=endpoint_id,
                                         delivery_id=delivery_id)
-    return _json(delivery_view(delivery, []), 202)
+    attempts = endpoints.delivery_attempts(db_session(), [delivery.id])[delivery.id]
+    return _json(delivery_view(delivery, attempts), 202)

@@ -236,3 +236,20 @@ def test_delivery_time_check_refuses_an_address_allowed_at_registration(office: 
         outcome = attempt(strict, pending.id)
         assert receiver.requests == []
     assert outcome is not None and outcome.status_code is None and "loopback" in str(outcome.error)
+
+
+def test_a_failed_letter_is_announced_with_its_status_and_no_number(office: Office, settings: Settings,
+                                                                    receiver: Receiver) -> None:
+    from shared.letters.workflow.attempts import fail_letter
+    from shared.models import LetterStatus
+
+    endpoint = register(settings, office.official, receiver.url, ["letter.failed"])
+    body = example_request(load_catalog(settings.templates_dir).types["sktm"])
+    with session_scope(settings) as session:
+        letter = lifecycle.submit_letter(session=session, settings=settings, client=office.post, body=body)
+    with session_scope(settings) as session:
+        assert fail_letter(session, letter_id=letter.id, source=LetterStatus.SUBMITTED, error="boom", attempts=5)
+    (pending,) = deliveries(settings, endpoint)
+    assert pending.event == "letter.failed"
+    assert pending.payload["data"] == {"id": str(letter.id), "type": "sktm", "status": "failed", "number": None}
+    assert "boom" not in json.dumps(pending.payload)  # server detail stays with the officials' API
