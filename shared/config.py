@@ -76,9 +76,9 @@ class Settings(BaseSettings):
     webhook_allow_private: bool = False
     webhook_retry_base: float = Field(default=30.0, gt=0)
     webhook_retry_max_delay: float = Field(default=6 * 3600.0, gt=0)
-    webhook_retry_hours: float = Field(default=27.0, gt=0)
+    webhook_retry_hours: float = Field(default=27.0, ge=24)  # "over at least a day"
     webhook_disable_after_hours: float = Field(default=72.0, gt=0)
-    webhook_timeout: float = Field(default=10.0, gt=0, le=60)
+    webhook_timeout: float = Field(default=10.0, gt=0, le=25)  # an attempt stays within the task's soft limit
 
     @field_validator("auth_failure_limit", "verify_miss_limit", "verify_check_limit")
     @classmethod
