@@ -206,22 +206,26 @@ def worker(concurrency: int, quiet: bool) -> None:
 @main.command()
 @click.option("--once", is_flag=True, help="One pass, then exit (e.g. from cron).")
 def sweeper(once: bool) -> None:
-    """Run the sweeper: send again the task of letters left waiting, fail exhausted ones, purge old keys."""
+    """Run the sweeper: send again the task of letters left waiting and webhooks due, fail exhausted letters,
+    purge old keys."""
     from shared.letters.workflow.sweeper import run_sweeper, sweep
     from shared.logs import configure_logging
     from shared.queue import TaskQueue
+    from shared.webhooks.outbox import send_after_commit
 
     refuse_unsafe_production()
     configure_logging()
     settings = get_settings()
+    queue = TaskQueue(settings)
+    send_after_commit(queue)  # a letter the sweeper fails makes webhook deliveries too
     if once:
         with session_scope(settings) as session:
-            click.echo(str(sweep(session, settings, TaskQueue(settings))))
+            click.echo(str(sweep(session, settings, queue)))
         return
     stopping: list[bool] = []
     signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
     signal.signal(signal.SIGINT, lambda *_: stopping.append(True))
-    run_sweeper(settings, TaskQueue(settings), stopping=lambda: bool(stopping))
+    run_sweeper(settings, queue, stopping=lambda: bool(stopping))
 
 
 @main.group()

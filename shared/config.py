@@ -69,6 +69,16 @@ class Settings(BaseSettings):
     ratelimit_storage_url: str | None = None
     # Reverse proxies in front of the API that append to X-Forwarded-For; 0 trusts the peer address only.
     trusted_proxy_count: int = Field(default=0, ge=0, le=5)
+    # Webhooks (see shared.webhooks): endpoints on loopback, private or link-local addresses are refused unless
+    # webhook_allow_private (tests, a village LAN); attempt n waits webhook_retry_base * 2^(n-1) seconds (at most
+    # webhook_retry_max_delay) with jitter, for webhook_retry_hours; an endpoint failing for
+    # webhook_disable_after_hours is disabled. webhook_timeout bounds one attempt (connect and answer).
+    webhook_allow_private: bool = False
+    webhook_retry_base: float = Field(default=30.0, gt=0)
+    webhook_retry_max_delay: float = Field(default=6 * 3600.0, gt=0)
+    webhook_retry_hours: float = Field(default=27.0, ge=24)  # "over at least a day"
+    webhook_disable_after_hours: float = Field(default=72.0, gt=0)
+    webhook_timeout: float = Field(default=10.0, gt=0, le=25)  # an attempt stays within the task's soft limit
 
     @field_validator("auth_failure_limit", "verify_miss_limit", "verify_check_limit")
     @classmethod

@@ -21,6 +21,7 @@ log = logging.getLogger(__name__)
 RENDER_DRAFT = "suratdesa.render_draft"
 ISSUE_LETTER = "suratdesa.issue_letter"
 TASKS = {Step.DRAFT: RENDER_DRAFT, Step.ISSUE: ISSUE_LETTER}
+DELIVER_WEBHOOK = "suratdesa.deliver_webhook"
 
 # Errors that say the database or the broker is away for a while: a task raising one is retried with
 # exponential backoff and full jitter. Any other error is the letter's own and counts as an attempt on it
@@ -115,7 +116,8 @@ def make_celery(settings: Settings, *, name: str = "suratdesa", producer: bool =
 
 
 class TaskQueue:
-    """Turns the workflow's step requests into task messages (ids only, never personal data).
+    """Turns the workflow's step requests and the webhook outbox's deliveries into task messages (ids only,
+    never personal data).
 
     A failure to send is reported, not raised: the letter is stored, and the sweeper asks again.
     """
@@ -127,11 +129,15 @@ class TaskQueue:
         """Send the task that runs step on the letter; False when the broker could not be reached."""
         return self.enqueue(TASKS[step], letter_id)
 
-    def enqueue(self, task_name: str, letter_id: uuid.UUID) -> bool:
-        """Send a task message by name; False when the broker could not be reached."""
+    def deliver(self, delivery_id: uuid.UUID) -> bool:
+        """Send the task that makes an attempt at a webhook delivery; False when the broker could not be reached."""
+        return self.enqueue(DELIVER_WEBHOOK, delivery_id)
+
+    def enqueue(self, task_name: str, row_id: uuid.UUID) -> bool:
+        """Send a task message by name (for a letter or a delivery); False when the broker could not be reached."""
         try:
-            self.app.send_task(task_name, args=[str(letter_id)], retry=False)
+            self.app.send_task(task_name, args=[str(row_id)], retry=False)
         except Exception as exc:  # the broker is down or unreachable; the sweeper sends it later
-            log.warning("enqueue %s for letter %s failed: %s", task_name, letter_id, exc)
+            log.warning("enqueue %s for %s failed: %s", task_name, row_id, exc)
             return False
         return True

@@ -8,6 +8,7 @@ from sqlmodel import Session
 from shared.config import Settings
 from shared.db import get_engine, read_only_bind
 from shared.queue import TaskQueue
+from shared.webhooks.outbox import send_after_commit
 
 
 def settings() -> Settings:
@@ -38,7 +39,9 @@ def _close_session(_error: BaseException | None) -> None:
 
 
 def register_context(app: Flask, settings: Settings) -> None:
-    """Attach settings and the queue to the app, and close sessions after each request."""
+    """Attach settings and the queue to the app (which also sends the webhook deliveries a request's commit
+    adds), and close sessions after each request."""
     app.extensions["suratdesa.settings"] = settings
-    app.extensions["suratdesa.queue"] = TaskQueue(settings)
+    app.extensions["suratdesa.queue"] = queue = TaskQueue(settings)
+    send_after_commit(queue)
     app.teardown_appcontext(_close_session)

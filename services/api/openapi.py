@@ -14,11 +14,14 @@ from shared.letters.intake.validation import example_request
 from shared.letters.records.register import Register, RegisterQuery
 from shared.letters.records.reports import LetterReport, ReportQuery
 from shared.letters.workflow.views import LetterView
+from shared.webhooks.endpoints import DeliveryQuery, WebhookCreate
+from shared.webhooks.views import WebhookDeliveryPage, WebhookDeliveryView, WebhookEndpointCreated, WebhookEndpointList
 
 REF = "#/components/schemas/{model}"
 PROBLEM = "application/problem+json"
 RESPONSE_MODELS = (Register, LetterReport, shapes.Problem, shapes.ValidationProblem, LetterView, shapes.LetterPage,
-                   shapes.LetterTypeView, shapes.PublicLetter, shapes.Health)
+                   shapes.LetterTypeView, shapes.PublicLetter, shapes.Health, WebhookEndpointCreated,
+                   WebhookEndpointList, WebhookDeliveryPage, WebhookDeliveryView)
 
 
 def ref(name: str) -> dict[str, str]:
@@ -43,7 +46,7 @@ def component_schemas(catalog: Catalog) -> dict[str, Any]:
     """Every schema the description refers to, from pydantic, under #/components/schemas."""
     requests = [request_model(catalog, code) for code in catalog.types]
     models = [(model, "validation") for model in (*requests, ActionReason, shapes.LetterQuery, RegisterQuery,
-                                                  ReportQuery)]
+                                                  ReportQuery, WebhookCreate, DeliveryQuery)]
     models += [(model, "serialization") for model in RESPONSE_MODELS]
     _keys, schema = models_json_schema(models, ref_template=REF)  # type: ignore[arg-type]
     return schema["$defs"]
@@ -89,6 +92,7 @@ TAGS = [
     {"name": "catalog", "description": "Jenis surat dan kolomnya"},
     {"name": "verification", "description": "Verifikasi kode QR untuk siapa saja, tanpa token"},
     {"name": "records", "description": "Catatan kantor desa: buku agenda surat keluar dan laporan"},
+    {"name": "webhooks", "description": "Webhook bertanda tangan (Standard Webhooks) untuk perubahan status surat"},
     {"name": "service", "description": "Kesehatan layanan dan deskripsi API ini"},
 ]
 
@@ -195,6 +199,35 @@ def record_paths(components: dict[str, Any]) -> dict[str, Any]:
             "401 403 422 429", parameters=_query_parameters(components, "ReportQuery"))}}
 
 
+def webhook_paths(components: dict[str, Any]) -> dict[str, Any]:
+    """A client's webhook endpoints and their deliveries."""
+    endpoint_id = _path_param("endpoint_id", {"type": "string", "format": "uuid"})
+    delivery_id = _path_param("delivery_id", {"type": "string", "format": "uuid"})
+    created = ok("Terdaftar; `secret` hanya ditampilkan sekali ini", _json(ref("WebhookEndpointCreated")),
+                 headers={"Location": _header("alamat daftar pengiriman webhook ini")})
+    return {
+        "/api/v1/webhooks": {
+            "post": operation("create_webhook", "webhooks", "Daftarkan webhook", {"201": created},
+                              "400 401 413 422 429", requestBody={"required": True,
+                                                                  "content": _json(ref("WebhookCreate"))}),
+            "get": operation("list_webhooks", "webhooks", "Webhook milik pemanggil",
+                             {"200": ok("Daftar", _json(ref("WebhookEndpointList")))}, "401 429")},
+        "/api/v1/webhooks/{endpoint_id}": {
+            "delete": operation("delete_webhook", "webhooks", "Hapus webhook", {"204": {"description": "Dihapus"}},
+                                "401 404 429"),
+            "parameters": [endpoint_id]},
+        "/api/v1/webhooks/{endpoint_id}/deliveries": {
+            "get": operation("list_webhook_deliveries", "webhooks", "Pengiriman terbaru dan setiap percobaannya",
+                             {"200": ok("Pengiriman", _json(ref("WebhookDeliveryPage")))}, "401 404 422 429",
+                             parameters=_query_parameters(components, "DeliveryQuery")),
+            "parameters": [endpoint_id]},
+        "/api/v1/webhooks/{endpoint_id}/deliveries/{delivery_id}/retry": {
+            "post": operation("retry_webhook_delivery", "webhooks", "Kirim ulang satu pengiriman",
+                              {"202": ok("Dijadwalkan", _json(ref("WebhookDeliveryView")))}, "401 404 409 429"),
+            "parameters": [endpoint_id, delivery_id]},
+    }
+
+
 def other_paths() -> dict[str, Any]:
     """Health, the catalog, this description, and the public verification page."""
     health = {"200": ok("Berjalan", _json(ref("Health")))}
@@ -232,7 +265,8 @@ def openapi_document(catalog: Catalog) -> dict[str, Any]:
                                 "PDF bertanda tangan dan verifikasi kode QR. Galat: RFC 9457 problem+json."},
         "security": [{"bearerAuth": []}],
         "tags": TAGS,
-        "paths": {**other_paths(), **letter_paths(catalog, components), **record_paths(components)},
+        "paths": {**other_paths(), **letter_paths(catalog, components), **record_paths(components),
+                  **webhook_paths(components)},
         "components": {"schemas": components, "securitySchemes": {"bearerAuth": {
             "type": "http", "scheme": "bearer", "description": "Token klien dari `suratdesa clients create`"}}},
     }

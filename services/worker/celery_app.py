@@ -8,13 +8,17 @@ from celery.signals import after_setup_logger, after_setup_task_logger, worker_p
 from shared.config import Settings, get_settings
 from shared.db import dispose_engines
 from shared.logs import redact_handlers
-from shared.queue import make_celery
+from shared.queue import TaskQueue, make_celery
+from shared.webhooks.outbox import send_after_commit
 
 
 def create_celery(settings: Settings | None = None) -> Celery:
-    """A Celery app with the suratdesa tasks registered."""
-    app = make_celery(settings or get_settings())
+    """A Celery app with the suratdesa tasks registered; the webhook deliveries its tasks' commits add are sent
+    as they commit."""
+    settings = settings or get_settings()
+    app = make_celery(settings)
     app.conf.include = ["services.worker.tasks"]
+    send_after_commit(TaskQueue(settings))
     return app
 
 

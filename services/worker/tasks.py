@@ -12,7 +12,15 @@ from shared.config import Settings, get_settings
 from shared.db import session_scope
 from shared.letters.workflow import attempts, issuing, lifecycle
 from shared.models import LetterStatus
-from shared.queue import ISSUE_LETTER, RENDER_DRAFT, RETRY_BACKOFF_MAX, TASK_MAX_RETRIES, TRANSIENT_ERRORS
+from shared.queue import (
+    DELIVER_WEBHOOK,
+    ISSUE_LETTER,
+    RENDER_DRAFT,
+    RETRY_BACKOFF_MAX,
+    TASK_MAX_RETRIES,
+    TRANSIENT_ERRORS,
+)
+from shared.webhooks import delivery
 
 log = logging.getLogger(__name__)
 
@@ -65,3 +73,13 @@ def issue_letter(self, letter_id: str) -> bool:
                                 step=issuing.issue_letter, transient=TRANSIENT_ERRORS)
     log.info("issue_letter %s: %s", letter_id, _outcome(done, "issued"))
     return bool(done)
+
+
+@shared_task(name=DELIVER_WEBHOOK, bind=True, **RETRIES)
+def deliver_webhook(self, delivery_id: str) -> bool:
+    """Make one attempt at a due webhook delivery; a failed one is planned again, the sweeper sends it then."""
+    with session_scope(worker_settings()) as session:
+        outcome = delivery.deliver(session=session, settings=worker_settings(), delivery_id=uuid.UUID(delivery_id))
+    if outcome is None:
+        log.info("deliver_webhook %s: nothing to do", delivery_id)
+    return bool(outcome and outcome.delivered)

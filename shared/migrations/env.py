@@ -5,6 +5,7 @@ from sqlalchemy import Connection, create_engine
 from sqlmodel import SQLModel
 
 import shared.models  # noqa: F401  (registers the tables on SQLModel.metadata)
+import shared.webhooks.models  # noqa: F401
 
 target_metadata = SQLModel.metadata
 

@@ -17,6 +17,8 @@ from tests.api.world import World, build_world
 # The official acts last on each route, since acting changes the letter.
 ACTORS = ("anonymous", "post_a", "post_b", "official_b", "official")
 LETTER = "/api/v1/letters/<uuid:letter_id>"
+WEBHOOK = "/api/v1/webhooks/<uuid:endpoint_id>"
+WEBHOOK_BODY = {"url": "https://93.184.216.34/hooks", "events": ["letter.issued"]}  # public; never contacted
 REASON = {"reason": "Data pemohon belum lengkap"}
 
 
@@ -36,6 +38,11 @@ def owner_and_office(status: int) -> dict[str, int]:
 def office_only(status: int) -> dict[str, int]:
     """An official's action: posts are refused (403), another village's official finds nothing (404)."""
     return {"anonymous": 401, "post_a": 403, "post_b": 403, "official_b": 404, "official": status}
+
+
+def owner_only(status: int) -> dict[str, int]:
+    """A webhook is its registering client's (here the official's): anyone else finds nothing."""
+    return {"anonymous": 401, "post_a": 404, "post_b": 404, "official_b": 404, "official": status}
 
 
 # (method, rule) -> the status each actor gets, and which letter the route is tried on.
@@ -58,6 +65,12 @@ MATRIX: dict[tuple[str, str], tuple[dict[str, int], str | None]] = {
     # an official's own village's register; another village's official gets theirs (empty), not this one
     ("GET", "/api/v1/register"): ({**office_only(200), "official_b": 200}, None),
     ("GET", "/api/v1/reports"): ({**office_only(200), "official_b": 200}, None),
+    # everyone registers and lists their own webhooks; the official's endpoint is the official's alone
+    ("POST", "/api/v1/webhooks"): (signed_in(201), None),
+    ("GET", "/api/v1/webhooks"): (signed_in(200), None),
+    ("GET", WEBHOOK + "/deliveries"): (owner_only(200), None),
+    ("POST", WEBHOOK + "/deliveries/<uuid:delivery_id>/retry"): (owner_only(202), None),
+    ("DELETE", WEBHOOK): (owner_only(204), None),  # last: it is gone afterwards
 }
 BASELINE_HEADERS = {"X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer", "X-Frame-Options": "DENY"}
 
@@ -70,7 +83,12 @@ def settings(tmp_path) -> Settings:
 
 @pytest.fixture
 def world(api: Api) -> World:
-    return build_world(api)
+    """build_world, with a webhook of the official's registered first: its letters' issue gives it deliveries."""
+    endpoint = api.call("POST", "/api/v1/webhooks", "official", json=WEBHOOK_BODY).get_json()
+    world = build_world(api)
+    deliveries = api.call("GET", f"/api/v1/webhooks/{endpoint['id']}/deliveries", "official").get_json()["items"]
+    world.webhooks = {"endpoint_id": endpoint["id"], "delivery_id": deliveries[0]["id"]}
+    return world
 
 
 def app_routes(api: Api) -> set[tuple[str, str]]:
@@ -81,6 +99,8 @@ def app_routes(api: Api) -> set[tuple[str, str]]:
 def request_for(world: World, method: str, rule: str, letter: str | None) -> dict[str, Any]:
     path = rule.replace("<uuid:letter_id>", world.letters.get(letter or "", "")).replace(
         "<token>", world.verification_token)
+    for name, value in world.webhooks.items():
+        path = path.replace(f"<uuid:{name}>", value)
     if rule in ("/api/v1/register", "/api/v1/reports"):
         path += "?year=2026"
     kwargs: dict[str, Any] = {"method": method, "path": path}
@@ -88,6 +108,8 @@ def request_for(world: World, method: str, rule: str, letter: str | None) -> dic
         kwargs["json"] = world.api.example()
     elif rule.endswith(("/reject", "/revoke")):
         kwargs["json"] = REASON
+    elif rule == "/api/v1/webhooks" and method == "POST":
+        kwargs["json"] = WEBHOOK_BODY
     return kwargs
 
 

@@ -111,6 +111,11 @@ OPERATIONS = {
     ("get", "/api/v1/openapi.json"): ("get_openapi", "service"),
     ("get", "/api/v1/register"): ("get_register", "records"),
     ("get", "/api/v1/reports"): ("get_reports", "records"),
+    ("post", "/api/v1/webhooks"): ("create_webhook", "webhooks"),
+    ("get", "/api/v1/webhooks"): ("list_webhooks", "webhooks"),
+    ("delete", "/api/v1/webhooks/{endpoint_id}"): ("delete_webhook", "webhooks"),
+    ("get", "/api/v1/webhooks/{endpoint_id}/deliveries"): ("list_webhook_deliveries", "webhooks"),
+    ("post", "/api/v1/webhooks/{endpoint_id}/deliveries/{delivery_id}/retry"): ("retry_webhook_delivery", "webhooks"),
 }
 
 

@@ -22,6 +22,7 @@ class World:
 
     api: Api
     letters: dict[str, str] = field(default_factory=dict)  # what a letter is for -> its id
+    webhooks: dict[str, str] = field(default_factory=dict)  # "endpoint_id", "delivery_id" of the official's webhook
     verification_token: str = ""
 
     def submit(self, who: str = "post_a", code: str = "sktm") -> str:

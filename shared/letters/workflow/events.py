@@ -12,6 +12,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from shared.models import Letter, LetterEvent, as_utc, utcnow
+from shared.webhooks.outbox import add_deliveries
 
 GENESIS = "0" * 64
 
@@ -34,7 +35,8 @@ def letter_events(session: Session, letter_id: uuid.UUID) -> list[LetterEvent]:
 
 def record_event(session: Session, *, letter_id: uuid.UUID, type: str, actor: str,
                  detail: dict[str, Any] | None = None, first: bool = False) -> LetterEvent:
-    """Add an event to the session (the caller commits it with the change it describes).
+    """Add an event to the session (the caller commits it with the change it describes), and with it the webhook
+    deliveries the event makes (the outbox: shared.webhooks.outbox).
 
     first: the letter was added in this transaction, so there is no earlier event to chain to and none is
     looked up (one statement less on every submission)."""
@@ -47,6 +49,7 @@ def record_event(session: Session, *, letter_id: uuid.UUID, type: str, actor: st
     event = LetterEvent(letter_id=letter_id, type=type, actor=actor, at=at, detail=detail,
                         prev_hash=prev_hash, hash=digest)
     session.add(event)
+    add_deliveries(session, letter_id=letter_id, event_type=type, at=at)
     return event
 
 

@@ -6,7 +6,8 @@ its message unacked, a broker restarted without its data): the letter is in the 
 attempt let its lease run out (its worker died mid-step) does not wait that long: every `lease_check_interval`
 seconds the sweeper sends its step again at once (shared.letters.workflow.leases). A letter whose attempt still
 holds a lease is left alone, however long the step takes. A task already queued does no harm: the tasks act only
-when the letter's status still calls for them.
+when the letter's status still calls for them. Webhook deliveries that are due (a retry, or a send that was lost)
+are sent on the same beat as the lease check (shared.webhooks.outbox.resend_due).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, and_, col, delete, or_, select, update
@@ -28,6 +30,7 @@ from shared.letters.workflow.leases import abandoned_attempts, end_abandoned_lea
 from shared.letters.workflow.states import NEXT_STEP, Step, StepRequests
 from shared.models import IdempotencyKey, Letter, LetterStatus, Village, utcnow
 from shared.villages import approval_required
+from shared.webhooks.outbox import DeliveryRequests, resend_due
 
 log = logging.getLogger(__name__)
 WAITING = [status.value for status in NEXT_STEP]
@@ -40,6 +43,7 @@ class SweepReport:
     requeued: int = 0
     failed: int = 0
     keys_purged: int = 0
+    webhooks_sent: int = 0
 
 
 def _idle(now: datetime, seconds: float) -> datetime:
@@ -139,15 +143,34 @@ def purge_idempotency_keys(session: Session, settings: Settings, now: datetime) 
     return int(result.rowcount)
 
 
-def sweep(session: Session, settings: Settings, queue: StepRequests, now: datetime | None = None) -> SweepReport:
-    """One pass: recover abandoned attempts, fail exhausted letters, send again the stuck ones, purge old keys."""
-    now = now or utcnow()
+class SweeperQueue(StepRequests, DeliveryRequests, Protocol):
+    """What the sweeper sends: letters' steps and webhook deliveries (shared.queue.TaskQueue)."""
+
+
+def send_due_webhooks(session: Session, settings: Settings, queue: DeliveryRequests, now: datetime) -> SweepReport:
+    """Webhook deliveries due for a retry, or whose send was lost sweep_stuck_after seconds ago."""
+    sent = resend_due(session, queue, now, lost_after=settings.sweep_stuck_after, batch=settings.sweep_batch)
+    return SweepReport(webhooks_sent=sent)
+
+
+def frequent_pass(session: Session, settings: Settings, queue: SweeperQueue, now: datetime) -> SweepReport:
+    """What runs every lease_check_interval: abandoned attempts recovered, due webhook deliveries sent."""
     recovered = recover_abandoned(session, settings, queue, now)
+    return SweepReport(requeued=recovered.requeued, failed=recovered.failed,
+                       webhooks_sent=send_due_webhooks(session, settings, queue, now).webhooks_sent)
+
+
+def sweep(session: Session, settings: Settings, queue: SweeperQueue, now: datetime | None = None) -> SweepReport:
+    """One pass: recover abandoned attempts, fail exhausted letters, send again the stuck ones and the webhook
+    deliveries due, purge old keys."""
+    now = now or utcnow()
+    recovered = frequent_pass(session, settings, queue, now)
     purge_stale_leases(session, WAITING, now)
     failed = recovered.failed + fail_exhausted(session, settings, now)
     requeued = recovered.requeued + requeue_stuck(session, settings, queue, now)
     requeued += requeue_unapproved_automatic(session, settings, queue, now)
-    return SweepReport(requeued=requeued, failed=failed, keys_purged=purge_idempotency_keys(session, settings, now))
+    return SweepReport(requeued=requeued, failed=failed, keys_purged=purge_idempotency_keys(session, settings, now),
+                       webhooks_sent=recovered.webhooks_sent)
 
 
 def _checked(settings: Settings, action: Callable[[Session], SweepReport]) -> None:
@@ -160,9 +183,9 @@ def _checked(settings: Settings, action: Callable[[Session], SweepReport]) -> No
         log.warning("sweep skipped, database unavailable: %s", exc)
 
 
-def run_sweeper(settings: Settings, queue: StepRequests, *, stopping: Callable[[], bool]) -> None:
-    """Sweep every sweep_interval seconds, and look for abandoned attempts every lease_check_interval seconds,
-    until stopping() says so; an unreachable database is waited out."""
+def run_sweeper(settings: Settings, queue: SweeperQueue, *, stopping: Callable[[], bool]) -> None:
+    """Sweep every sweep_interval seconds, and look for abandoned attempts and due webhook deliveries every
+    lease_check_interval seconds, until stopping() says so; an unreachable database is waited out."""
     log.info("sweeper started: every %gs, letters idle %gs, run-out leases every %gs", settings.sweep_interval,
              settings.sweep_stuck_after, settings.lease_check_interval)
     next_sweep = time.monotonic()
@@ -171,7 +194,7 @@ def run_sweeper(settings: Settings, queue: StepRequests, *, stopping: Callable[[
             next_sweep = time.monotonic() + settings.sweep_interval
             _checked(settings, lambda session: sweep(session, settings, queue))
         else:
-            _checked(settings, lambda session: recover_abandoned(session, settings, queue, utcnow()))
+            _checked(settings, lambda session: frequent_pass(session, settings, queue, utcnow()))
         deadline = time.monotonic() + min(settings.lease_check_interval, settings.sweep_interval)
         while not stopping() and time.monotonic() < deadline:
             time.sleep(0.1)
