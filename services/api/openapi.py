@@ -8,8 +8,9 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 from pydantic.json_schema import models_json_schema
 
 from services.api import shapes
+from shared.letters.attachments.documents import AttachmentView
 from shared.letters.intake.catalog import Catalog
-from shared.letters.intake.schemas import ActionReason, Applicant
+from shared.letters.intake.schemas import ActionReason, Applicant, ApprovalConfirmation
 from shared.letters.intake.validation import example_request
 from shared.letters.records.register import Register, RegisterQuery
 from shared.letters.records.reports import LetterReport, ReportQuery
@@ -17,8 +18,8 @@ from shared.letters.workflow.views import LetterView
 
 REF = "#/components/schemas/{model}"
 PROBLEM = "application/problem+json"
-RESPONSE_MODELS = (Register, LetterReport, shapes.Problem, shapes.ValidationProblem, LetterView, shapes.LetterPage,
-                   shapes.LetterTypeView, shapes.PublicLetter, shapes.Health)
+RESPONSE_MODELS = (Register, LetterReport, AttachmentView, shapes.Problem, shapes.ValidationProblem, LetterView,
+                   shapes.LetterPage, shapes.LetterTypeView, shapes.PublicLetter, shapes.Health)
 
 
 def ref(name: str) -> dict[str, str]:
@@ -42,8 +43,8 @@ def request_model(catalog: Catalog, code: str) -> type[BaseModel]:
 def component_schemas(catalog: Catalog) -> dict[str, Any]:
     """Every schema the description refers to, from pydantic, under #/components/schemas."""
     requests = [request_model(catalog, code) for code in catalog.types]
-    models = [(model, "validation") for model in (*requests, ActionReason, shapes.LetterQuery, RegisterQuery,
-                                                  ReportQuery)]
+    models = [(model, "validation") for model in (*requests, ActionReason, ApprovalConfirmation, shapes.LetterQuery,
+                                                  RegisterQuery, ReportQuery)]
     models += [(model, "serialization") for model in RESPONSE_MODELS]
     _keys, schema = models_json_schema(models, ref_template=REF)  # type: ignore[arg-type]
     return schema["$defs"]
@@ -87,6 +88,7 @@ TAGS = [
     {"name": "letters", "description": "Pengajuan surat oleh pos pelayanan dusun, daftar, dan unduhan PDF"},
     {"name": "officials", "description": "Tindakan petugas desa: setujui, tolak, cabut, kirim ulang"},
     {"name": "catalog", "description": "Jenis surat dan kolomnya"},
+    {"name": "attachments", "description": "Dokumen syarat (KTP, KK, pengantar RT/RW) yang dilampirkan pada surat"},
     {"name": "verification", "description": "Verifikasi kode QR untuk siapa saja, tanpa token"},
     {"name": "records", "description": "Catatan kantor desa: buku agenda surat keluar dan laporan"},
     {"name": "service", "description": "Kesehatan layanan dan deskripsi API ini"},
@@ -114,6 +116,16 @@ PDF = _json({"type": "string", "format": "binary"}, "application/pdf")
 HTML = _json({"type": "string"}, "text/html")
 LETTER = _json(ref("LetterView"))
 REASON_BODY = {"required": True, "content": _json(ref("ActionReason"))}
+# Optional: an empty body approves when every required document is attached.
+APPROVAL_BODY = {"required": False, "content": _json(ref("ApprovalConfirmation"))}
+ATTACHMENT_ID = [*LETTER_ID, _path_param("attachment_id", {"type": "string", "format": "uuid"})]
+ATTACHMENT_FILE = {media: {"schema": {"type": "string", "format": "binary"}}
+                   for media in ("image/jpeg", "image/png", "application/pdf")}
+ATTACHMENT_UPLOAD = {"required": True, "content": {"multipart/form-data": {"schema": {
+    "type": "object", "required": ["kind", "file"],
+    "properties": {"kind": {"type": "string", "pattern": "^[a-z][a-z0-9_]*$", "maxLength": 40},
+                   "file": {"type": "string", "format": "binary",
+                            "description": "JPEG, PNG atau PDF, paling besar 2 MB"}}}}}}
 # The same key with the same body answers as the first time; another body 422; still in progress 409.
 IDEMPOTENCY_KEY = {"name": "Idempotency-Key", "in": "header", "required": False, "schema": {
     "type": "string", "minLength": 1, "maxLength": 255, "pattern": r"^[\x20-\x7E]+$"}}
@@ -166,7 +178,8 @@ def letter_paths(catalog: Catalog, components: dict[str, Any]) -> dict[str, Any]
         "/api/v1/letters/{letter_id}/pdf": one("get", "get_letter_pdf", "letters", "PDF bertanda tangan",
                                                ok("PDF surat", PDF), "401 404 409 429"),
         "/api/v1/letters/{letter_id}/approve": one("post", "approve_letter", "officials", "Setujui konsep (petugas)",
-                                                   ok("Disetujui", LETTER), action),
+                                                   ok("Disetujui", LETTER), action + " 400 413 422",
+                                                   requestBody=APPROVAL_BODY),
         "/api/v1/letters/{letter_id}/reject": one("post", "reject_letter", "officials",
                                                   "Tolak konsep dengan alasan (petugas)", ok("Ditolak", LETTER),
                                                   action + " 400 413 422", requestBody=REASON_BODY),
@@ -176,6 +189,26 @@ def letter_paths(catalog: Catalog, components: dict[str, Any]) -> dict[str, Any]
         "/api/v1/letters/{letter_id}/revoke": one("post", "revoke_letter", "officials",
                                                   "Cabut surat terbit dengan alasan (petugas)", ok("Dicabut", LETTER),
                                                   action + " 400 413 422", requestBody=REASON_BODY),
+    }
+
+
+def attachment_paths() -> dict[str, Any]:
+    """A letter's required documents: uploaded by its post, read by it and the village's officials."""
+    view = _json(ref("AttachmentView"))
+    listing = _json({"type": "array", "items": ref("AttachmentView")})
+    added = ok("Dilampirkan; gambar disimpan tanpa metadata (EXIF/GPS)", view,
+               headers={"Location": _header("alamat berkas lampiran ini")})
+    return {
+        "/api/v1/letters/{letter_id}/attachments": {
+            "post": operation("add_attachment", "attachments", "Lampirkan dokumen syarat (pos pengaju)",
+                              {"201": added}, "401 403 404 409 413 422 429", requestBody=ATTACHMENT_UPLOAD),
+            "get": operation("list_attachments", "attachments", "Daftar lampiran surat",
+                             {"200": ok("Lampiran, terlama dahulu", listing)}, "401 404 429"),
+            "parameters": LETTER_ID},
+        "/api/v1/letters/{letter_id}/attachments/{attachment_id}": {
+            "get": operation("get_attachment", "attachments", "Berkas lampiran",
+                             {"200": ok("Berkas yang disimpan", ATTACHMENT_FILE)}, "401 404 429"),
+            "parameters": ATTACHMENT_ID},
     }
 
 
@@ -232,7 +265,8 @@ def openapi_document(catalog: Catalog) -> dict[str, Any]:
                                 "PDF bertanda tangan dan verifikasi kode QR. Galat: RFC 9457 problem+json."},
         "security": [{"bearerAuth": []}],
         "tags": TAGS,
-        "paths": {**other_paths(), **letter_paths(catalog, components), **record_paths(components)},
+        "paths": {**other_paths(), **letter_paths(catalog, components), **attachment_paths(),
+                  **record_paths(components)},
         "components": {"schemas": components, "securitySchemes": {"bearerAuth": {
             "type": "http", "scheme": "bearer", "description": "Token klien dari `suratdesa clients create`"}}},
     }
