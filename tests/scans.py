@@ -4,6 +4,7 @@ chunks, a one-page PDF, and files that only pretend to be one of these."""
 from __future__ import annotations
 
 from io import BytesIO
+from typing import Any
 
 from PIL import Image, PngImagePlugin
 from reportlab.pdfgen import canvas
@@ -49,7 +50,7 @@ def broken_pdf() -> bytes:
     return one_page_pdf()[:200]
 
 
-def image_metadata(data: bytes) -> dict[str, object]:
+def image_metadata(data: bytes) -> dict[str, dict[Any, Any]]:
     """What Pillow finds in an image besides its pixels: EXIF tags, GPS, info keys (ICC, comments, text)."""
     image = Image.open(BytesIO(data))
     exif = image.getexif()

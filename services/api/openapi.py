@@ -12,6 +12,7 @@ from shared.letters.attachments.documents import AttachmentView
 from shared.letters.intake.catalog import Catalog
 from shared.letters.intake.schemas import ActionReason, Applicant, ApprovalConfirmation
 from shared.letters.intake.validation import example_request
+from shared.letters.records.charts import CHARTS
 from shared.letters.records.register import Register, RegisterQuery
 from shared.letters.records.reports import LetterReport, ReportQuery
 from shared.letters.workflow.views import LetterView
@@ -225,7 +226,13 @@ def record_paths(components: dict[str, Any]) -> dict[str, Any]:
         "/api/v1/reports": {"get": operation(
             "get_reports", "records", "Laporan surat setahun (petugas)",
             {"200": ok("Per jenis dan bulan, per pos, hasil, dan lama proses", _json(ref("LetterReport")))},
-            "401 403 422 429", parameters=_query_parameters(components, "ReportQuery"))}}
+            "401 403 422 429", parameters=_query_parameters(components, "ReportQuery"))},
+        "/api/v1/reports/charts/{name}.svg": {"get": operation(
+            "get_report_chart", "records", "Grafik laporan setahun sebagai SVG untuk <img> (petugas)",
+            {"200": ok("Grafik SVG tanpa skrip", {"image/svg+xml": {"schema": {"type": "string"}}})},
+            "401 403 404 422 429", parameters=[
+                _path_param("name", {"type": "string", "enum": list(CHARTS)}),
+                *_query_parameters(components, "ReportQuery")])}}
 
 
 def other_paths() -> dict[str, Any]:

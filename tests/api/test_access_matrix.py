@@ -59,6 +59,7 @@ MATRIX: dict[tuple[str, str], tuple[dict[str, int], str | None]] = {
     # an official's own village's register; another village's official gets theirs (empty), not this one
     ("GET", "/api/v1/register"): ({**office_only(200), "official_b": 200}, None),
     ("GET", "/api/v1/reports"): ({**office_only(200), "official_b": 200}, None),
+    ("GET", "/api/v1/reports/charts/<name>.svg"): ({**office_only(200), "official_b": 200}, None),
     # only the post that submitted the letter attaches documents; its village's officials read them
     ("POST", LETTER + "/attachments"): ({**owner_and_office(201), "official": 403}, "attach"),
     ("GET", LETTER + "/attachments"): (owner_and_office(200), "attach"),
@@ -86,7 +87,8 @@ def app_routes(api: Api) -> set[tuple[str, str]]:
 def request_for(world: World, method: str, rule: str, letter: str | None) -> dict[str, Any]:
     path = rule.replace("<uuid:letter_id>", world.letters.get(letter or "", "")).replace(
         "<token>", world.verification_token).replace("<uuid:attachment_id>", world.attachment_id)
-    if rule in ("/api/v1/register", "/api/v1/reports"):
+    path = path.replace("<name>", "by-type-and-month")
+    if rule.startswith(("/api/v1/register", "/api/v1/reports")):
         path += "?year=2026"
     kwargs: dict[str, Any] = {"method": method, "path": path}
     if rule == "/api/v1/letters" and method == "POST":

@@ -111,6 +111,7 @@ OPERATIONS = {
     ("get", "/api/v1/openapi.json"): ("get_openapi", "service"),
     ("get", "/api/v1/register"): ("get_register", "records"),
     ("get", "/api/v1/reports"): ("get_reports", "records"),
+    ("get", "/api/v1/reports/charts/{name}.svg"): ("get_report_chart", "records"),
     ("post", "/api/v1/letters/{letter_id}/attachments"): ("add_attachment", "attachments"),
     ("get", "/api/v1/letters/{letter_id}/attachments"): ("list_attachments", "attachments"),
     ("get", "/api/v1/letters/{letter_id}/attachments/{attachment_id}"): ("get_attachment", "attachments"),

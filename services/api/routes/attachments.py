@@ -43,8 +43,12 @@ def _too_large(_error: RequestEntityTooLarge) -> Response:
 def upload(letter_id: uuid.UUID) -> tuple[Response, int]:
     """Multipart `kind` and `file`: checked by content, images cleaned of metadata; 201 with the attachment."""
     client = current_client()
-    file = request.files.get("file")
-    data = file.stream.read(MAX_ATTACHMENT_BYTES + 1) if file else None
+    data = None
+    if file := request.files.get("file"):
+        try:
+            data = file.stream.read(MAX_ATTACHMENT_BYTES + 1)
+        finally:
+            file.close()  # a large upload is spooled to a temporary file: closed now, not by the collector
     attachment, letter_type = add_attachment(session=db_session(), settings=settings(), client=client,
                                              letter_id=letter_id, kind=request.form.get("kind"), data=data)
     log.info("attachment %s (%s, %d bytes) added to letter %s", attachment.id, attachment.content_type,
