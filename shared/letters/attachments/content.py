@@ -100,7 +100,7 @@ def reencoded(data: bytes, expected: str) -> bytes:
     """The image's pixels, upright, in a new file of the same format with no metadata at all."""
     try:
         image = _open_image(data, expected)
-        image = ImageOps.exif_transpose(image)  # keep what the camera meant, then drop its EXIF
+        ImageOps.exif_transpose(image, in_place=True)  # keep what the camera meant, then drop its EXIF
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombWarning, Image.DecompressionBombError) as error:
         raise _broken(expected, error) from None
     if expected == "JPEG":
@@ -109,7 +109,6 @@ def reencoded(data: bytes, expected: str) -> bytes:
         transparent = image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info
         keep = ("L", "RGB", "RGBA", "LA")
         pixels = image if image.mode in keep else image.convert("RGBA" if transparent else "RGB")
-    pixels = pixels.copy()
     pixels.info.clear()  # Pillow writes some info (comments, ICC, XMP, text) back out unless it is gone
     out = BytesIO()
     if expected == "JPEG":

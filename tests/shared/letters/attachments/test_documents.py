@@ -170,3 +170,13 @@ def test_nothing_can_be_attached_once_approved(office: Office) -> None:
     approve(office, letter_id, ["ktp", "kk", "pengantar_rt"])
     with pytest.raises(WrongStatus):
         attach(office, letter_id, "ktp", ktp_photo())
+
+
+def test_a_photo_taken_sideways_is_stored_upright_without_its_orientation_tag(office: Office) -> None:
+    sideways = BytesIO()
+    exif = Image.Exif()
+    exif[0x0112] = 6  # the camera was turned: show the 200 x 100 pixels rotated, 100 wide and 200 high
+    Image.new("RGB", (200, 100), (200, 30, 30)).save(sideways, "JPEG", exif=exif)
+    letter_id = drafted(office)
+    data = stored(office, letter_id, attach(office, letter_id, "ktp", sideways.getvalue()))
+    assert Image.open(BytesIO(data)).size == (100, 200) and image_metadata(data)["exif"] == {}
