@@ -82,7 +82,7 @@ def issue_batch(stack: Stack, body: dict[str, Any], letters: int, *, rate: float
         return uuid.UUID(response.json()["id"])
 
     def approve(letter_id: uuid.UUID) -> None:
-        response = stack.request("POST", f"/api/v1/letters/{letter_id}/approve", stack.official_token)
+        response = stack.approve(str(letter_id), body["type"])
         if response.status_code != 200:
             raise RuntimeError(f"approve answered {response.status_code}: {response.text[:300]}")
 

@@ -130,6 +130,22 @@ class AttemptLease(SQLModel, table=True):
     expires_at: datetime = _timestamp(nullable=False, index=True)
 
 
+class Attachment(SQLModel, table=True):
+    """A required document (syarat) a hamlet post attached to a letter: a cleaned scan, stored by ids only.
+
+    The uploaded file name is never kept; the bytes live in storage under the letter's and this row's id.
+    """
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    letter_id: uuid.UUID = Field(foreign_key="letter.id", index=True)
+    kind: str = Field(max_length=40)  # one of the letter type's requirements, e.g. "ktp"
+    content_type: str = Field(max_length=40)  # decided from the content: image/jpeg, image/png, application/pdf
+    size: int
+    sha256: str = Field(max_length=64)
+    client_id: int = Field(foreign_key="client.id")
+    created_at: datetime = _timestamp(nullable=False, default=utcnow)
+
+
 class LetterEvent(SQLModel, table=True):
     """One change to a letter: what, when, by whom; chained by hash to the one before."""
 

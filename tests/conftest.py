@@ -29,6 +29,19 @@ REDIS_HOST = ("127.0.0.1", 6379)
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def in_person(code: str = "sktm") -> list[str]:
+    """Every document letter type code requires. Helpers that approve attach none, so their official confirms
+    each was seen in person (diperiksa langsung), as approval then demands."""
+    from shared.letters.intake.catalog import load_catalog
+
+    return [document.kind for document in load_catalog(Settings().templates_dir).types[code].requirements]
+
+
+def approval(code: str = "sktm") -> dict[str, list[str]]:
+    """The body of POST .../approve for a letter of type code with no attachments."""
+    return {"checked_in_person": in_person(code)}
+
+
 def service_missing(reason: str) -> None:
     """With CI=true a missing service fails the test; elsewhere the test is skipped with the reason."""
     if os.environ.get("CI") == "true":
@@ -175,6 +188,11 @@ class Stack:
 
     def submit(self, body: dict[str, Any], token: str | None = None, **kwargs: Any) -> requests.Response:
         return self.request("POST", "/api/v1/letters", token or self.post_token, json=body, **kwargs)
+
+    def approve(self, letter_id: str, code: str = "sktm", token: str | None = None) -> requests.Response:
+        """An official approves a letter of type code, confirming its (unattached) documents seen in person."""
+        return self.request("POST", f"/api/v1/letters/{letter_id}/approve", token or self.official_token,
+                            json=approval(code))
 
     def wait_for(self, letter_id: str, status: str, timeout: float = 30) -> dict[str, Any]:
         """Poll until the letter reaches status; fail with the letter and the worker log otherwise."""

@@ -13,9 +13,9 @@ MAX_BODY_BYTES = 1024 * 1024
 
 def register_blueprints(app: Flask) -> None:
     """Attach every route module."""
-    from services.api.routes import health, letter_types, letters, openapi, records, verify, webhooks
+    from services.api.routes import attachments, health, letter_types, letters, openapi, records, verify, webhooks
 
-    for module in (health, letter_types, letters, openapi, records, verify, webhooks):
+    for module in (health, letter_types, letters, attachments, openapi, records, verify, webhooks):
         app.register_blueprint(module.bp)
 
 

@@ -8,9 +8,11 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 from pydantic.json_schema import models_json_schema
 
 from services.api import shapes
+from shared.letters.attachments.documents import AttachmentView
 from shared.letters.intake.catalog import Catalog
-from shared.letters.intake.schemas import ActionReason, Applicant
+from shared.letters.intake.schemas import ActionReason, Applicant, ApprovalConfirmation
 from shared.letters.intake.validation import example_request
+from shared.letters.records.charts import CHARTS
 from shared.letters.records.register import Register, RegisterQuery
 from shared.letters.records.reports import LetterReport, ReportQuery
 from shared.letters.workflow.views import LetterView
@@ -19,8 +21,8 @@ from shared.webhooks.views import WebhookDeliveryPage, WebhookDeliveryView, Webh
 
 REF = "#/components/schemas/{model}"
 PROBLEM = "application/problem+json"
-RESPONSE_MODELS = (Register, LetterReport, shapes.Problem, shapes.ValidationProblem, LetterView, shapes.LetterPage,
-                   shapes.LetterTypeView, shapes.PublicLetter, shapes.Health, WebhookEndpointCreated,
+RESPONSE_MODELS = (Register, LetterReport, AttachmentView, shapes.Problem, shapes.ValidationProblem, LetterView,
+                   shapes.LetterPage, shapes.LetterTypeView, shapes.PublicLetter, shapes.Health, WebhookEndpointCreated,
                    WebhookEndpointList, WebhookDeliveryPage, WebhookDeliveryView)
 
 
@@ -45,8 +47,8 @@ def request_model(catalog: Catalog, code: str) -> type[BaseModel]:
 def component_schemas(catalog: Catalog) -> dict[str, Any]:
     """Every schema the description refers to, from pydantic, under #/components/schemas."""
     requests = [request_model(catalog, code) for code in catalog.types]
-    models = [(model, "validation") for model in (*requests, ActionReason, shapes.LetterQuery, RegisterQuery,
-                                                  ReportQuery, WebhookCreate, DeliveryQuery)]
+    models = [(model, "validation") for model in (*requests, ActionReason, ApprovalConfirmation, shapes.LetterQuery,
+                                                  RegisterQuery, ReportQuery, WebhookCreate, DeliveryQuery)]
     models += [(model, "serialization") for model in RESPONSE_MODELS]
     _keys, schema = models_json_schema(models, ref_template=REF)  # type: ignore[arg-type]
     return schema["$defs"]
@@ -90,6 +92,7 @@ TAGS = [
     {"name": "letters", "description": "Pengajuan surat oleh pos pelayanan dusun, daftar, dan unduhan PDF"},
     {"name": "officials", "description": "Tindakan petugas desa: setujui, tolak, cabut, kirim ulang"},
     {"name": "catalog", "description": "Jenis surat dan kolomnya"},
+    {"name": "attachments", "description": "Dokumen syarat (KTP, KK, pengantar RT/RW) yang dilampirkan pada surat"},
     {"name": "verification", "description": "Verifikasi kode QR untuk siapa saja, tanpa token"},
     {"name": "records", "description": "Catatan kantor desa: buku agenda surat keluar dan laporan"},
     {"name": "webhooks", "description": "Webhook bertanda tangan (Standard Webhooks) untuk perubahan status surat"},
@@ -118,6 +121,16 @@ PDF = _json({"type": "string", "format": "binary"}, "application/pdf")
 HTML = _json({"type": "string"}, "text/html")
 LETTER = _json(ref("LetterView"))
 REASON_BODY = {"required": True, "content": _json(ref("ActionReason"))}
+# Optional: an empty body approves when every required document is attached.
+APPROVAL_BODY = {"required": False, "content": _json(ref("ApprovalConfirmation"))}
+ATTACHMENT_ID = [*LETTER_ID, _path_param("attachment_id", {"type": "string", "format": "uuid"})]
+ATTACHMENT_FILE = {media: {"schema": {"type": "string", "format": "binary"}}
+                   for media in ("image/jpeg", "image/png", "application/pdf")}
+ATTACHMENT_UPLOAD = {"required": True, "content": {"multipart/form-data": {"schema": {
+    "type": "object", "required": ["kind", "file"],
+    "properties": {"kind": {"type": "string", "pattern": "^[a-z][a-z0-9_]*$", "maxLength": 40},
+                   "file": {"type": "string", "format": "binary",
+                            "description": "JPEG, PNG atau PDF, paling besar 2 MB"}}}}}}
 # The same key with the same body answers as the first time; another body 422; still in progress 409.
 IDEMPOTENCY_KEY = {"name": "Idempotency-Key", "in": "header", "required": False, "schema": {
     "type": "string", "minLength": 1, "maxLength": 255, "pattern": r"^[\x20-\x7E]+$"}}
@@ -170,7 +183,8 @@ def letter_paths(catalog: Catalog, components: dict[str, Any]) -> dict[str, Any]
         "/api/v1/letters/{letter_id}/pdf": one("get", "get_letter_pdf", "letters", "PDF bertanda tangan",
                                                ok("PDF surat", PDF), "401 404 409 429"),
         "/api/v1/letters/{letter_id}/approve": one("post", "approve_letter", "officials", "Setujui konsep (petugas)",
-                                                   ok("Disetujui", LETTER), action),
+                                                   ok("Disetujui", LETTER), action + " 400 413 422",
+                                                   requestBody=APPROVAL_BODY),
         "/api/v1/letters/{letter_id}/reject": one("post", "reject_letter", "officials",
                                                   "Tolak konsep dengan alasan (petugas)", ok("Ditolak", LETTER),
                                                   action + " 400 413 422", requestBody=REASON_BODY),
@@ -180,6 +194,26 @@ def letter_paths(catalog: Catalog, components: dict[str, Any]) -> dict[str, Any]
         "/api/v1/letters/{letter_id}/revoke": one("post", "revoke_letter", "officials",
                                                   "Cabut surat terbit dengan alasan (petugas)", ok("Dicabut", LETTER),
                                                   action + " 400 413 422", requestBody=REASON_BODY),
+    }
+
+
+def attachment_paths() -> dict[str, Any]:
+    """A letter's required documents: uploaded by its post, read by it and the village's officials."""
+    view = _json(ref("AttachmentView"))
+    listing = _json({"type": "array", "items": ref("AttachmentView")})
+    added = ok("Dilampirkan; gambar disimpan tanpa metadata (EXIF/GPS)", view,
+               headers={"Location": _header("alamat berkas lampiran ini")})
+    return {
+        "/api/v1/letters/{letter_id}/attachments": {
+            "post": operation("add_attachment", "attachments", "Lampirkan dokumen syarat (pos pengaju)",
+                              {"201": added}, "401 403 404 409 413 422 429", requestBody=ATTACHMENT_UPLOAD),
+            "get": operation("list_attachments", "attachments", "Daftar lampiran surat",
+                             {"200": ok("Lampiran, terlama dahulu", listing)}, "401 404 429"),
+            "parameters": LETTER_ID},
+        "/api/v1/letters/{letter_id}/attachments/{attachment_id}": {
+            "get": operation("get_attachment", "attachments", "Berkas lampiran",
+                             {"200": ok("Berkas yang disimpan", ATTACHMENT_FILE)}, "401 404 429"),
+            "parameters": ATTACHMENT_ID},
     }
 
 
@@ -196,7 +230,13 @@ def record_paths(components: dict[str, Any]) -> dict[str, Any]:
         "/api/v1/reports": {"get": operation(
             "get_reports", "records", "Laporan surat setahun (petugas)",
             {"200": ok("Per jenis dan bulan, per pos, hasil, dan lama proses", _json(ref("LetterReport")))},
-            "401 403 422 429", parameters=_query_parameters(components, "ReportQuery"))}}
+            "401 403 422 429", parameters=_query_parameters(components, "ReportQuery"))},
+        "/api/v1/reports/charts/{name}.svg": {"get": operation(
+            "get_report_chart", "records", "Grafik laporan setahun sebagai SVG untuk <img> (petugas)",
+            {"200": ok("Grafik SVG tanpa skrip", {"image/svg+xml": {"schema": {"type": "string"}}})},
+            "401 403 404 422 429", parameters=[
+                _path_param("name", {"type": "string", "enum": list(CHARTS)}),
+                *_query_parameters(components, "ReportQuery")])}}
 
 
 def webhook_paths(components: dict[str, Any]) -> dict[str, Any]:
@@ -265,8 +305,8 @@ def openapi_document(catalog: Catalog) -> dict[str, Any]:
                                 "PDF bertanda tangan dan verifikasi kode QR. Galat: RFC 9457 problem+json."},
         "security": [{"bearerAuth": []}],
         "tags": TAGS,
-        "paths": {**other_paths(), **letter_paths(catalog, components), **record_paths(components),
-                  **webhook_paths(components)},
+        "paths": {**other_paths(), **letter_paths(catalog, components), **attachment_paths(),
+                  **record_paths(components), **webhook_paths(components)},
         "components": {"schemas": components, "securitySchemes": {"bearerAuth": {
             "type": "http", "scheme": "bearer", "description": "Token klien dari `suratdesa clients create`"}}},
     }

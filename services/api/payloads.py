@@ -14,7 +14,7 @@ from services.api.context import settings
 from services.api.shapes import LetterQuery
 from shared.errors import DomainError, FieldError, ValidationFailed
 from shared.letters.intake.catalog import load_catalog
-from shared.letters.intake.schemas import ActionReason, field_errors
+from shared.letters.intake.schemas import ActionReason, ApprovalConfirmation, field_errors
 from shared.letters.workflow.events import letter_events
 from shared.letters.workflow.issuing import verification_url
 from shared.letters.workflow.views import letter_view
@@ -62,6 +62,13 @@ def _checked(model: type[ModelT], data: Any) -> ModelT:
 def reason_from(body: Any) -> str:
     """The `reason` of a reject or revoke body: 3 to 500 printable characters."""
     return _checked(ActionReason, body).reason
+
+
+def checked_in_person() -> list[str]:
+    """The kinds an approval confirms were seen in person; an empty body confirms none (still valid)."""
+    if not request.get_data(cache=True):
+        return []
+    return _checked(ApprovalConfirmation, json_body()).checked_in_person
 
 
 def checked_query(model: type[ModelT], args: MultiDict[str, str]) -> ModelT:

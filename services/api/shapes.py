@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared.letters.intake.catalog import FieldSpec
+from shared.letters.intake.catalog import FieldSpec, RequiredDocument
 from shared.letters.intake.schemas import Text40, Text200
 from shared.letters.workflow.views import LetterView
 from shared.models import LetterStatus
@@ -56,7 +56,7 @@ class LetterPage(BaseModel):
 
 
 class LetterTypeView(BaseModel):
-    """A letter type with its fields and a complete, valid request body."""
+    """A letter type with its fields, required documents (syarat) and a complete, valid request body."""
 
     code: str
     title: str
@@ -64,6 +64,7 @@ class LetterTypeView(BaseModel):
     approval: bool
     validity_months: int | None
     fields: list[FieldSpec]
+    requirements: list[RequiredDocument] = Field(description="documents to attach, or to check in person")
     example: dict[str, Any]
 
 

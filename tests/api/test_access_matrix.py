@@ -11,7 +11,8 @@ from shared.accounts import revoke_client
 from shared.config import Settings
 from shared.db import session_scope
 from tests.api.conftest import Api
-from tests.api.world import World, build_world
+from tests.api.world import World, build_world, ktp_upload
+from tests.conftest import approval
 
 # post_a owns the letters; post_b is another post of the same village; official_b works for another village.
 # The official acts last on each route, since acting changes the letter.
@@ -65,6 +66,11 @@ MATRIX: dict[tuple[str, str], tuple[dict[str, int], str | None]] = {
     # an official's own village's register; another village's official gets theirs (empty), not this one
     ("GET", "/api/v1/register"): ({**office_only(200), "official_b": 200}, None),
     ("GET", "/api/v1/reports"): ({**office_only(200), "official_b": 200}, None),
+    ("GET", "/api/v1/reports/charts/<name>.svg"): ({**office_only(200), "official_b": 200}, None),
+    # only the post that submitted the letter attaches documents; its village's officials read them
+    ("POST", LETTER + "/attachments"): ({**owner_and_office(201), "official": 403}, "attach"),
+    ("GET", LETTER + "/attachments"): (owner_and_office(200), "attach"),
+    ("GET", LETTER + "/attachments/<uuid:attachment_id>"): (owner_and_office(200), "attach"),
     # everyone registers and lists their own webhooks; the official's endpoint is the official's alone
     ("POST", "/api/v1/webhooks"): (signed_in(201), None),
     ("GET", "/api/v1/webhooks"): (signed_in(200), None),
@@ -98,10 +104,11 @@ def app_routes(api: Api) -> set[tuple[str, str]]:
 
 def request_for(world: World, method: str, rule: str, letter: str | None) -> dict[str, Any]:
     path = rule.replace("<uuid:letter_id>", world.letters.get(letter or "", "")).replace(
-        "<token>", world.verification_token)
+        "<token>", world.verification_token).replace("<uuid:attachment_id>", world.attachment_id)
     for name, value in world.webhooks.items():
         path = path.replace(f"<uuid:{name}>", value)
-    if rule in ("/api/v1/register", "/api/v1/reports"):
+    path = path.replace("<name>", "by-type-and-month")
+    if rule.startswith(("/api/v1/register", "/api/v1/reports")):
         path += "?year=2026"
     kwargs: dict[str, Any] = {"method": method, "path": path}
     if rule == "/api/v1/letters" and method == "POST":
@@ -110,11 +117,17 @@ def request_for(world: World, method: str, rule: str, letter: str | None) -> dic
         kwargs["json"] = REASON
     elif rule == "/api/v1/webhooks" and method == "POST":
         kwargs["json"] = WEBHOOK_BODY
+    elif rule.endswith("/approve"):
+        kwargs["json"] = approval()
+    elif rule.endswith("/attachments") and method == "POST":
+        kwargs["upload"] = True
     return kwargs
 
 
 def call_as(world: World, actor: str, request: dict[str, Any]) -> TestResponse:
     who = None if actor == "anonymous" else actor
+    if request.get("upload"):  # a fresh file each time: the form's stream is read once
+        return world.api.call(request["method"], request["path"], who, data=ktp_upload())
     return world.api.call(request["method"], request["path"], who, json=request.get("json"))
 
 

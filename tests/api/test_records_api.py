@@ -108,8 +108,8 @@ def test_only_officials_get_a_register_and_a_bad_query_names_the_parameter(world
 def test_the_report_counts_the_villages_letters_for_officials_only(world: World) -> None:
     year = year_of(world)
     report = world.api.call("GET", f"/api/v1/reports?year={year}", "official").get_json()
-    # build_world: two letters issued (one since revoked), two drafts awaiting approval
-    assert (report["villages"], report["submitted"], report["issued"], report["revoked"]) == (["Ds.Cjk"], 4, 2, 1)
+    # build_world: two letters issued (one since revoked), three drafts awaiting approval
+    assert (report["villages"], report["submitted"], report["issued"], report["revoked"]) == (["Ds.Cjk"], 5, 2, 1)
     assert report["submission_to_issue"]["letters"] == 2 and report["waiting_for_approval"]["letters"] == 2
     assert [row["post"] for row in report["by_post"]] == ["post_a"]
     assert world.api.call("GET", f"/api/v1/reports?year={year}", "post_a").status_code == 403

@@ -13,7 +13,7 @@ from shared.letters.workflow.attempts import fail_letter
 from shared.letters.workflow.lifecycle import render_draft
 from shared.models import LetterStatus
 from tests.api.conftest import Api
-from tests.conftest import free_port
+from tests.conftest import approval, free_port
 
 
 def assert_problem(response, status: int) -> dict:
@@ -104,7 +104,7 @@ def test_a_letter_failed_while_issuing_says_so_to_its_post(api: Api) -> None:
     letter_id = post(api, api.example(), None).get_json()["id"]
     with session_scope(api.settings) as session:
         assert render_draft(session=session, settings=api.settings, letter_id=uuid.UUID(letter_id))
-    assert api.call("POST", f"/api/v1/letters/{letter_id}/approve", "official").status_code == 200
+    assert api.call("POST", f"/api/v1/letters/{letter_id}/approve", "official", json=approval()).status_code == 200
     with session_scope(api.settings) as session:
         assert fail_letter(session, letter_id=uuid.UUID(letter_id), source=LetterStatus.APPROVED,
                            error=SERVER_ERROR, attempts=5)

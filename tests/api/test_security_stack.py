@@ -60,7 +60,7 @@ def sktm(stack: Stack, **applicant: Any) -> dict[str, Any]:
 
 def issue(stack: Stack, letter_id: str) -> dict[str, Any]:
     stack.wait_for(letter_id, "awaiting_approval")
-    assert stack.request("POST", f"/api/v1/letters/{letter_id}/approve", stack.official_token).status_code == 200
+    assert stack.approve(letter_id).status_code == 200
     return stack.wait_for(letter_id, "issued")
 
 

@@ -56,7 +56,7 @@ def issue_sktm(stack: Stack) -> tuple[dict[str, Any], dict[str, Any]]:
     letter_id = submitted.json()["id"]
     draft = stack.wait_for(letter_id, "awaiting_approval")
     assert draft["verification_url"] is None  # a draft has no token, so it can never verify
-    approved = stack.request("POST", f"/api/v1/letters/{letter_id}/approve", stack.official_token)
+    approved = stack.approve(letter_id, body["type"])
     assert approved.status_code == 200, approved.text
     return body, stack.wait_for(letter_id, "issued")
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
+from io import BytesIO
 from typing import Any
 
 from shared.accounts import create_client, create_village
@@ -12,6 +13,8 @@ from shared.letters.signing.provisioning import ensure_village_keys
 from shared.letters.workflow import issuing, lifecycle
 from shared.models import Letter, Role
 from tests.api.conftest import Api
+from tests.conftest import approval
+from tests.scans import ktp_photo
 
 OTHER_VILLAGE: dict[str, Any] = {"code": "Ds.Sdr", "name": "Sudajaya", "district": "Cicurug", "regency": "Sukabumi"}
 
@@ -24,6 +27,7 @@ class World:
     letters: dict[str, str] = field(default_factory=dict)  # what a letter is for -> its id
     webhooks: dict[str, str] = field(default_factory=dict)  # "endpoint_id", "delivery_id" of the official's webhook
     verification_token: str = ""
+    attachment_id: str = ""  # post_a's KTP photo on the letter kept open for attachments
 
     def submit(self, who: str = "post_a", code: str = "sktm") -> str:
         response = self.api.call("POST", "/api/v1/letters", who, json=self.api.example(code))
@@ -38,7 +42,9 @@ class World:
     def issue(self, letter_id: str) -> str:
         """Draft, approve as the official, then what the worker's issue_letter task does; the QR token."""
         self.draft(letter_id)
-        assert self.api.call("POST", f"/api/v1/letters/{letter_id}/approve", "official").status_code == 200
+        code = self.api.call("GET", f"/api/v1/letters/{letter_id}", "official").get_json()["type"]
+        assert self.api.call("POST", f"/api/v1/letters/{letter_id}/approve", "official",
+                             json=approval(code)).status_code == 200
         with session_scope(self.api.settings) as session:
             assert issuing.issue_letter(session=session, settings=self.api.settings, letter_id=uuid.UUID(letter_id))
             return str(session.get(Letter, uuid.UUID(letter_id)).verification_token)  # type: ignore[union-attr]
@@ -55,7 +61,15 @@ def build_world(api: Api) -> World:
     world.verification_token = world.issue(world.letters["read"])
     world.letters["revoke"] = world.submit()
     world.issue(world.letters["revoke"])
-    for purpose in ("approve", "reject"):
+    for purpose in ("approve", "reject", "attach"):
         world.letters[purpose] = world.submit()
         world.draft(world.letters[purpose])
+    added = api.call("POST", f"/api/v1/letters/{world.letters['attach']}/attachments", "post_a", data=ktp_upload())
+    assert added.status_code == 201, added.get_json()
+    world.attachment_id = added.get_json()["id"]
     return world
+
+
+def ktp_upload(data: bytes | None = None, kind: str = "ktp", filename: str = "ktp.jpg") -> dict[str, Any]:
+    """The multipart form of an attachment upload: kind and file."""
+    return {"kind": kind, "file": (BytesIO(ktp_photo() if data is None else data), filename)}

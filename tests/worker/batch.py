@@ -65,7 +65,7 @@ def wait_all(stack: Stack, ids: list[str], status: str, timeout: float) -> None:
 
 def approve_all(stack: Stack, ids: list[str], parallel: int = 1) -> None:
     def approve(letter_id: str) -> int:
-        return stack.request("POST", f"/api/v1/letters/{letter_id}/approve", stack.official_token).status_code
+        return stack.approve(letter_id).status_code
 
     with ThreadPoolExecutor(parallel) as pool:
         assert set(pool.map(approve, ids)) == {200}

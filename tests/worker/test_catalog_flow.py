@@ -47,8 +47,8 @@ def test_every_letter_type_is_issued_on_f4_with_title_number_and_date(stack: Sta
         assert response.status_code == 202, (code, response.text)
         ids[code] = response.json()["id"]
     wait_all(stack, list(ids.values()), "awaiting_approval", timeout=60)
-    for letter_id in ids.values():
-        assert stack.request("POST", f"/api/v1/letters/{letter_id}/approve", stack.official_token).status_code == 200
+    for code, letter_id in ids.items():
+        assert stack.approve(letter_id, code).status_code == 200
     wait_all(stack, list(ids.values()), "issued", timeout=60)
     today = format_indonesian_date(datetime.now(ZoneInfo("Asia/Jakarta")).date())  # Cijengkol is WIB
     for code, letter_id in ids.items():
@@ -95,8 +95,8 @@ def issue_examples(stack: Stack, *codes: str) -> None:
     types = letter_types(stack)
     ids = [stack.submit(types[code]["example"]).json()["id"] for code in codes]
     wait_all(stack, ids, "awaiting_approval", timeout=60)
-    for letter_id in ids:
-        assert stack.request("POST", f"/api/v1/letters/{letter_id}/approve", stack.official_token).status_code == 200
+    for code, letter_id in zip(codes, ids, strict=True):
+        assert stack.approve(letter_id, code).status_code == 200
     wait_all(stack, ids, "issued", timeout=60)
 
 

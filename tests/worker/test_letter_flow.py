@@ -48,7 +48,7 @@ def test_submitted_letter_gets_a_draft_pdf(stack: Stack) -> None:
 def test_approved_letters_are_numbered_signed_and_carry_a_qr(stack: Stack) -> None:
     first, second = submit_and_draft(stack, example(stack)), submit_and_draft(stack, example(stack))
     for letter_id in (first, second):
-        assert stack.request("POST", f"/api/v1/letters/{letter_id}/approve", stack.official_token).status_code == 200
+        assert stack.approve(letter_id).status_code == 200
         stack.wait_for(letter_id, "issued")
     letters = [stack.request("GET", f"/api/v1/letters/{i}", stack.official_token).json() for i in (first, second)]
     numbers = [letter["number"] for letter in letters]
@@ -83,7 +83,7 @@ def test_approved_letters_are_numbered_signed_and_carry_a_qr(stack: Stack) -> No
 
 def test_redelivered_messages_change_nothing(stack: Stack) -> None:
     letter_id = submit_and_draft(stack, example(stack, "domisili"))
-    stack.request("POST", f"/api/v1/letters/{letter_id}/approve", stack.official_token)
+    assert stack.approve(letter_id, "domisili").status_code == 200
     before = stack.wait_for(letter_id, "issued")
     pdf_before = stack.request("GET", f"/api/v1/letters/{letter_id}/pdf", stack.official_token).content
     queue = TaskQueue(stack.settings())

@@ -19,7 +19,7 @@ from sqlmodel import select
 from shared.accounts import create_client, create_village
 from shared.db import get_engine, session_scope
 from shared.models import IdempotencyKey, Role, Village
-from tests.conftest import Stack, free_port, run_cli, running_stack
+from tests.conftest import Stack, approval, free_port, run_cli, running_stack
 from tests.worker.batch import (
     FAST_SWEEPER,
     approve_all,
@@ -156,7 +156,7 @@ def test_letters_accepted_while_the_api_cannot_reach_the_broker_are_sent_by_the_
         wait_all(fast, ids, "awaiting_approval", timeout=30)
         official = {"Authorization": f"Bearer {fast.official_token}"}
         for letter_id in ids:
-            assert requests.post(f"{base}/api/v1/letters/{letter_id}/approve", headers=official,
+            assert requests.post(f"{base}/api/v1/letters/{letter_id}/approve", headers=official, json=approval(),
                                  timeout=10).status_code == 200
         wait_all(fast, ids, "issued", timeout=30)
         assert fast.log("api-no-broker").count("enqueue suratdesa.") == 10  # every enqueue really failed

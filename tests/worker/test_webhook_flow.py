@@ -71,8 +71,11 @@ def wait_delivered(stack: Stack, token: str, endpoint: dict[str, Any], count: in
 
 
 def decide(stack: Stack, letter_id: str, action: str) -> None:
-    body = {"reason": "Data pemohon belum lengkap"} if action in ("reject", "revoke") else None
-    response = stack.request("POST", f"/api/v1/letters/{letter_id}/{action}", stack.official_token, json=body)
+    if action == "approve":
+        response = stack.approve(letter_id)
+    else:
+        response = stack.request("POST", f"/api/v1/letters/{letter_id}/{action}", stack.official_token,
+                                 json={"reason": "Data pemohon belum lengkap"})
     assert response.status_code == 200, response.text
 
 

@@ -14,13 +14,14 @@ bp = Blueprint("letter_types", __name__, url_prefix="/api/v1")
 
 @bp.get("/letter-types")
 def list_letter_types():
-    """Every letter type: code, title, fields and a complete valid request body."""
+    """Every letter type: code, title, fields, required documents and a complete valid request body."""
     current_client()
     catalog = load_catalog(settings().templates_dir)
     return jsonify([
         {"code": t.code, "title": t.title, "classification": t.classification, "approval": t.approval,
          "validity_months": t.validity_months,
          "fields": [f.model_dump(exclude_defaults=False) for f in t.fields],
+         "requirements": [r.model_dump() for r in t.requirements],
          "example": example_request(t)}
         for t in catalog.types.values()
     ])

@@ -11,7 +11,7 @@ from flask import Blueprint, Response, jsonify, request, url_for
 
 from services.api.auth import current_client, require_official
 from services.api.context import db_session, settings, task_queue
-from services.api.payloads import json_body, letter_json, query_filters, reason_from, session_events
+from services.api.payloads import checked_in_person, json_body, letter_json, query_filters, reason_from, session_events
 from shared.errors import NotFound, WrongStatus
 from shared.letters.workflow import lifecycle
 from shared.letters.workflow.idempotency import HEADER, parse_key, submit_once
@@ -108,8 +108,9 @@ def _act(action: Any, letter_id: uuid.UUID, **kwargs: Any) -> Response:
 
 @bp.post("/<uuid:letter_id>/approve")
 def approve(letter_id: uuid.UUID):
-    """An official approves; the worker then issues the letter."""
-    response = _act(lifecycle.approve_letter, letter_id)
+    """An official approves, confirming documents seen in person if any are missing; the worker then issues it."""
+    require_official()
+    response = _act(lifecycle.approve_letter, letter_id, settings=settings(), checked_in_person=checked_in_person())
     task_queue().request(Step.ISSUE, letter_id)
     return response
 

@@ -8,7 +8,9 @@ from services.api.auth import current_client, require_official
 from services.api.context import db_session, settings
 from services.api.payloads import checked_query
 from shared.db import get_existing
+from shared.errors import NotFound
 from shared.letters.intake.catalog import load_catalog
+from shared.letters.records.charts import CHARTS
 from shared.letters.records.exports import register_file
 from shared.letters.records.register import RegisterQuery, outgoing_register
 from shared.letters.records.reports import ReportQuery, letter_report
@@ -44,3 +46,22 @@ def show_reports() -> Response:
     report = letter_report(db_session(), catalog=load_catalog(settings().templates_dir), year=query.year,
                            village_ids=[official.village_id])
     return jsonify(report.model_dump(mode="json"))
+
+
+# Inline styles only: no script, no fetch, no framing, even if the chart is opened on its own.
+SVG_CSP = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'"
+
+
+@bp.get("/reports/charts/<name>.svg")
+def show_chart(name: str) -> Response:
+    """One of the report's charts for ?year= as SVG, for an <img> on the reports page (officials)."""
+    current_client()
+    official = require_official()
+    query = checked_query(ReportQuery, request.args)
+    if name not in CHARTS:
+        raise NotFound(f"grafik tidak dikenal; pilih salah satu dari: {', '.join(CHARTS)}")
+    report = letter_report(db_session(), catalog=load_catalog(settings().templates_dir), year=query.year,
+                           village_ids=[official.village_id])
+    response = Response(CHARTS[name](report), mimetype="image/svg+xml")
+    response.headers["Content-Security-Policy"] = SVG_CSP
+    return response

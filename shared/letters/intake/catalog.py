@@ -70,6 +70,15 @@ class LayoutSection(BaseModel):
     show: list[str] = Field(min_length=1)  # field names, and "applicant" for the KTP data
 
 
+class RequiredDocument(BaseModel):
+    """A document (syarat) a letter type needs: a kind such as `ktp`, and its Indonesian label."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: str = Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=40)
+    label: PlainText = Field(min_length=2, max_length=120)
+
+
 class LetterType(BaseModel):
     """A kind of letter: its title, classification code, fields, statement and example."""
 
@@ -85,6 +94,8 @@ class LetterType(BaseModel):
     statement: list[PlainText] = Field(min_length=1)
     checks: list[str] = Field(default_factory=list)  # names of rules in shared/letters/rules.py
     fields: list[FieldSpec] = Field(default_factory=list)
+    # Documents the hamlet post attaches (a scan) or the official checks in person before approving.
+    requirements: list[RequiredDocument] = Field(default_factory=list)
     layout: list[LayoutSection] = Field(default_factory=list)
     example: dict[str, Any] = Field(default_factory=dict)
     example_applicant: dict[str, Any] = Field(default_factory=dict)
@@ -96,6 +107,15 @@ class LetterType(BaseModel):
             if name not in CHECKS:
                 raise ValueError(f"unknown check '{name}'; known: {', '.join(sorted(CHECKS))}")
         return names
+
+    @field_validator("requirements")
+    @classmethod
+    def _each_kind_once(cls, requirements: list[RequiredDocument]) -> list[RequiredDocument]:
+        kinds = [r.kind for r in requirements]
+        for kind in kinds:
+            if kinds.count(kind) > 1:
+                raise ValueError(f"requirement '{kind}' is listed more than once")
+        return requirements
 
     @field_validator("layout")
     @classmethod
@@ -125,6 +145,10 @@ class LetterType(BaseModel):
                 if scope == "fields" and name not in names:
                     raise ValueError(f"statement uses {{fields.{name}}}, which is not a field")
         return self
+
+    def requirement(self, kind: str) -> RequiredDocument | None:
+        """The required document of this kind, or None when the type does not ask for it."""
+        return next((r for r in self.requirements if r.kind == kind), None)
 
     def field(self, name: str) -> FieldSpec:
         return next(f for f in self.fields if f.name == name)

@@ -185,6 +185,17 @@ class ActionReason(BaseModel):
     reason: ReasonText
 
 
+DocumentKind = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$", max_length=40)]
+
+
+class ApprovalConfirmation(BaseModel):
+    """The optional body of an official's approval: required documents not attached but seen in person."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    checked_in_person: list[DocumentKind] = Field(default_factory=list, max_length=20)
+
+
 _MESSAGES = {
     "missing": "wajib diisi",
     "extra_forbidden": "kolom tidak dikenal",

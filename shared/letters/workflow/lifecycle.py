@@ -6,6 +6,7 @@ import base64
 import binascii
 import json
 import uuid
+from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
@@ -14,6 +15,7 @@ from sqlmodel import Session, col, select
 from shared.config import Settings
 from shared.db import get_existing, saved_id
 from shared.errors import FieldError, NotFound, ValidationFailed, WrongStatus
+from shared.letters.attachments.requirements import confirmed_in_person
 from shared.letters.documents.letter_pdf import render_letter
 from shared.letters.intake.catalog import load_catalog
 from shared.letters.intake.validation import validate_request
@@ -161,10 +163,21 @@ def _official_transition(session: Session, *, letter_id: uuid.UUID, actor: Clien
     return letter
 
 
-def approve_letter(*, session: Session, letter_id: uuid.UUID, actor: Client) -> Letter:
-    """An official approves a draft; the worker then numbers, signs and issues it."""
+def approve_letter(*, session: Session, settings: Settings, letter_id: uuid.UUID, actor: Client,
+                   checked_in_person: Collection[str] = ()) -> Letter:
+    """An official approves a draft; the worker then numbers, signs and issues it.
+
+    Each required document the post did not attach must be in checked_in_person: the official saw it in person
+    (diperiksa langsung). That is recorded in the `approved` event; a missing one unconfirmed is a 422."""
+    require_official(actor)
+    letter = visible_letter(session, actor, letter_id)
+    detail: dict[str, Any] = {}
+    if letter.status == Status.AWAITING_APPROVAL:  # otherwise the compare-and-set answers 409
+        letter_type = load_catalog(settings.templates_dir).types[letter.type]
+        if confirmed := confirmed_in_person(session, letter, letter_type, checked_in_person):
+            detail["checked_in_person"] = confirmed
     return _official_transition(session, letter_id=letter_id, actor=actor, source=Status.AWAITING_APPROVAL,
-                                target=Status.APPROVED, event="approved", detail={})
+                                target=Status.APPROVED, event="approved", detail=detail)
 
 
 def reject_letter(*, session: Session, letter_id: uuid.UUID, actor: Client, reason: str) -> Letter:

@@ -26,7 +26,7 @@ from shared.letters.records.register import outgoing_register
 from shared.letters.signing.provisioning import ensure_village_keys
 from shared.letters.workflow import issuing, lifecycle
 from shared.models import Client, Letter, LetterStatus, Role, Village
-from tests.conftest import Office
+from tests.conftest import Office, in_person
 
 DEC_10 = datetime(2026, 12, 10, 3, 0, tzinfo=UTC)  # 10:00 WIB
 JAN_5 = datetime(2027, 1, 5, 1, 0, tzinfo=UTC)  # 08:00 WIB
@@ -43,7 +43,8 @@ def issued(office: Office, code: str, at: datetime, *, post: Client | None = Non
         letter_id = lifecycle.submit_letter(session=session, settings=settings, client=post or office.post,
                                             body=body, now=at).id
         assert lifecycle.render_draft(session=session, settings=settings, letter_id=letter_id, now=at)
-        lifecycle.approve_letter(session=session, letter_id=letter_id, actor=official or office.official)
+        lifecycle.approve_letter(session=session, settings=settings, letter_id=letter_id,
+                                 actor=official or office.official, checked_in_person=in_person(code))
     return letter_id
 
 

@@ -18,7 +18,7 @@ from shared.letters.records.reports import Duration, PostTotals, TypeMonth, lett
 from shared.letters.signing.provisioning import ensure_village_keys
 from shared.letters.workflow import issuing, lifecycle
 from shared.models import Client, Letter, LetterEvent
-from tests.conftest import Office
+from tests.conftest import Office, in_person
 
 WIB = timedelta(hours=7)
 
@@ -38,7 +38,8 @@ def letter(office: Office, code: str, post: Client, created: datetime, steps: di
         if "draft_rendered" in steps:
             assert lifecycle.render_draft(session=session, settings=settings, letter_id=letter_id)
         if "approved" in steps:
-            lifecycle.approve_letter(session=session, letter_id=letter_id, actor=office.official)
+            lifecycle.approve_letter(session=session, settings=settings, letter_id=letter_id, actor=office.official,
+                                     checked_in_person=in_person(code))
         if "rejected" in steps:
             lifecycle.reject_letter(session=session, letter_id=letter_id, actor=office.official,
                                     reason="Berkas belum lengkap")

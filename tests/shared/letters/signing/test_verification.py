@@ -41,6 +41,7 @@ from shared.letters.workflow.lifecycle import approve_letter, render_draft, revo
 from shared.models import Client, Letter, LetterStatus, Role, Village, as_utc
 from shared.storage import LetterFiles
 from shared.villages import demo_village
+from tests.conftest import in_person
 
 WIB = ZoneInfo("Asia/Jakarta")  # Desa Cijengkol's zone
 
@@ -90,7 +91,8 @@ def issued(deployment: Deployment) -> uuid.UUID:
     with session_scope(settings) as session:
         letter = submitted(session, deployment)
         assert render_draft(session=session, settings=settings, letter_id=letter.id)
-        approve_letter(session=session, letter_id=letter.id, actor=deployment.official)
+        approve_letter(session=session, settings=deployment.settings, letter_id=letter.id,
+                       actor=deployment.official, checked_in_person=in_person())
         assert issue_letter(session=session, settings=settings, letter_id=letter.id)
         return letter.id
 

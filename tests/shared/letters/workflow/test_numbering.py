@@ -21,7 +21,7 @@ from shared.letters.workflow import lifecycle
 from shared.letters.workflow.attempts import run_attempt
 from shared.letters.workflow.issuing import issue_letter
 from shared.models import Letter, LetterStatus, Village
-from tests.conftest import Office
+from tests.conftest import Office, in_person
 
 AT = datetime(2026, 12, 10, 3, 0, tzinfo=UTC)  # 10:00 WIB, 10 December 2026
 
@@ -33,7 +33,8 @@ def approved(office: Office, code: str) -> uuid.UUID:
         letter_id = lifecycle.submit_letter(session=session, settings=settings, client=office.post, body=body,
                                             now=AT).id
         assert lifecycle.render_draft(session=session, settings=settings, letter_id=letter_id, now=AT)
-        lifecycle.approve_letter(session=session, letter_id=letter_id, actor=office.official)
+        lifecycle.approve_letter(session=session, settings=settings, letter_id=letter_id, actor=office.official,
+                                 checked_in_person=in_person(code))
     return letter_id
 
 

@@ -22,7 +22,7 @@ from shared.letters.workflow import lifecycle
 from shared.letters.workflow.issuing import issue_letter
 from shared.models import Client, Letter, Role, Village
 from shared.storage import LetterFiles
-from tests.conftest import Office
+from tests.conftest import Office, in_person
 from tests.pdftools import pdf_text
 
 FUTURE = "tanggal tidak boleh di masa depan"
@@ -54,7 +54,8 @@ def issued(office: Office, now: datetime, client: Client | None = None,
     with session_scope(settings) as session:
         ensure_village_keys(session, settings)  # made once per village, as `suratdesa init` does
         assert lifecycle.render_draft(session=session, settings=settings, letter_id=letter_id, now=now)
-        lifecycle.approve_letter(session=session, letter_id=letter_id, actor=official or office.official)
+        lifecycle.approve_letter(session=session, settings=settings, letter_id=letter_id,
+                                 actor=official or office.official, checked_in_person=in_person())
         assert issue_letter(session=session, settings=settings, letter_id=letter_id, now=now)
         return session.get(Letter, letter_id)  # type: ignore[return-value]
 

@@ -1,0 +1,40 @@
+"""Approving with documents missing: the official confirms each was seen in person ("diperiksa langsung")."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+
+from sqlmodel import Session, select
+
+from shared.errors import FieldError, ValidationFailed
+from shared.letters.intake.catalog import LetterType, RequiredDocument
+from shared.models import Attachment, Letter
+
+FIELD = "checked_in_person"
+
+
+def missing_documents(session: Session, letter: Letter, letter_type: LetterType) -> list[RequiredDocument]:
+    """The type's required documents of which the letter has no attachment, in the type's order."""
+    attached = set(session.exec(select(Attachment.kind).where(Attachment.letter_id == letter.id)))
+    return [r for r in letter_type.requirements if r.kind not in attached]
+
+
+def _named(documents: list[RequiredDocument]) -> str:
+    return "; ".join(f"{document.label} ({document.kind})" for document in documents)
+
+
+def confirmed_in_person(session: Session, letter: Letter, letter_type: LetterType,
+                        checked_in_person: Collection[str]) -> list[str]:
+    """The missing kinds, each confirmed by checked_in_person; ValidationFailed naming `checked_in_person` when a
+    kind is not one of the type's requirements or a missing one is not confirmed."""
+    unknown = sorted({kind for kind in checked_in_person if letter_type.requirement(kind) is None})
+    if unknown:
+        raise ValidationFailed([FieldError(FIELD, f"bukan syarat surat ini: {', '.join(unknown)}")])
+    missing = missing_documents(session, letter, letter_type)
+    unconfirmed = [document for document in missing if document.kind not in checked_in_person]
+    if unconfirmed:
+        raise ValidationFailed(
+            [FieldError(FIELD, f"belum dilampirkan dan belum dinyatakan diperiksa langsung: {_named(unconfirmed)}")],
+            f"Syarat belum lengkap: {_named(unconfirmed)}. Lampirkan dokumennya, atau nyatakan bahwa dokumen "
+            "asli telah diperiksa langsung.")
+    return [document.kind for document in missing]
