@@ -100,8 +100,11 @@ def register_file(session: Session, *, village: Village, catalog: Catalog, year:
     elif file_format == "xlsx":
         data = register_xlsx(rows, title=f"Agenda {year}" + (f"-{month:02d}" if month else ""))
     else:
-        data = render_register_pdf(rows, letterhead=letterhead(village), paper=village_profile(village).paper,
-                                   period=period)
+        # The layout needs every row before it draws one, and takes seconds for thousands: read them all, then
+        # end the read (PostgreSQL ends a transaction left idle for IDLE_IN_TRANSACTION_TIMEOUT_MS) and lay out.
+        head, paper, all_rows = letterhead(village), village_profile(village).paper, list(rows)
+        session.commit()
+        data = render_register_pdf(all_rows, letterhead=head, paper=paper, period=period)
     stem = re.sub(r"[^A-Za-z0-9]+", "-", village.code).strip("-").lower()
     name = f"buku-agenda-surat-keluar-{stem}-{year}" + (f"-{month:02d}" if month else "")
     return RegisterFile(data=data, mimetype=MIMETYPES[file_format], filename=f"{name}.{file_format}")
