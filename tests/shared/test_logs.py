@@ -15,6 +15,9 @@ def test_redact_hides_sixteen_digit_numbers_and_verification_tokens_but_keeps_le
     assert redact(line) == f"letter {letter_id} nik=[nik] GET /v/[token] HTTP/1.1"
     assert redact("number 401/012/Ds.Cjk/XI/2026, 12345678901234567") == (
         "number 401/012/Ds.Cjk/XI/2026, 12345678901234567")  # 17 digits: not a NIK
+    # a duration's sixteen decimals are not a NIK; a NIK that ends a sentence still is
+    assert redact("Task succeeded in 0.0123456789012345s") == "Task succeeded in 0.0123456789012345s"
+    assert redact("NIK pemohon 3202091203850001.") == "NIK pemohon [nik]."
 
 
 def test_formatter_redacts_messages_and_tracebacks() -> None:

@@ -8,9 +8,10 @@ from datetime import date
 # The NIK's shape, the one definition: intake validates against it and documents it in the JSON schema.
 NIK_SHAPE = r"^[0-9]{16}$"
 _NIK = re.compile(NIK_SHAPE)
-# A NIK (or a family-card number) inside free text: 16 digits standing alone. Letter ids are UUIDs with
-# dashes, which never hold 16 digits in a row.
-_NIK_IN_TEXT = re.compile(r"(?<!\d)\d{16}(?!\d)")
+# A NIK (or a family-card number) inside free text: 16 digits standing alone, and not the fraction of a
+# number (Celery logs "succeeded in 0.0123456789012345s"). Letter ids are UUIDs with dashes, which never hold
+# 16 digits in a row.
+_NIK_IN_TEXT = re.compile(r"(?<!\d)(?<!\d\.)\d{16}(?!\d)")
 
 # Province codes of Kemendagri (BPS), including the Papua provinces created in 2022.
 PROVINCE_CODES = frozenset({
