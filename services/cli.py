@@ -347,7 +347,7 @@ def _first_users() -> list[tuple[str, str, str]]:
             return []
         village = accounts.find_village(session, None)
         made = []
-        for username, full_name, role in (("pos-dusun-1", "Petugas Pos Dusun 1", Role.POST),
+        for username, full_name, role in (("operator-pos-1", "Operator Pos Dusun 1", Role.POST),
                                           ("kasi-pelayanan", "Kasi Pelayanan", Role.OFFICIAL)):
             password = staff.generate_password()
             staff.create_user(session, username=username, full_name=full_name, role=role, village=village,
