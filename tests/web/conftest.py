@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -10,14 +11,20 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlmodel import select
 
 from services.api import create_app
 from shared.accounts import create_client, create_village, ensure_demo_village
 from shared.config import Settings
-from shared.db import get_engine, session_scope, upgrade_schema
+from shared.db import get_engine, get_existing, session_scope, upgrade_schema
 from shared.letters.intake.catalog import load_catalog
 from shared.letters.intake.validation import example_request
-from shared.models import Role
+from shared.letters.signing.provisioning import ensure_village_keys
+from shared.letters.workflow.attempts import fail_letter
+from shared.letters.workflow.issuing import issue_letter
+from shared.letters.workflow.lifecycle import approve_letter, render_draft, submit_letter
+from shared.letters.workflow.states import Status
+from shared.models import Client, Role, StaffUser
 from shared.staff import create_user
 
 PASSWORD = "kata-sandi-uji-2026"
@@ -74,6 +81,29 @@ class Pages:
     def example(self, code: str = "sktm") -> dict[str, Any]:
         return example_request(load_catalog(self.settings.templates_dir).types[code])
 
+    def letter(self, username: str = "pos-a", *, name: str = "Ujang Contoh",
+               status: str = "awaiting_approval") -> uuid.UUID:
+        """A letter of the user's, submitted through the workflow and taken as far as status by the real steps."""
+        body = self.example()
+        body["applicant"]["name"] = name
+        with session_scope(self.settings) as session:
+            user = session.exec(select(StaffUser).where(StaffUser.username == username)).one()
+            client = get_existing(session, Client, user.client_id)
+            letter_id = submit_letter(session=session, settings=self.settings, client=client, body=body).id
+        with session_scope(self.settings) as session:
+            render_draft(session=session, settings=self.settings, letter_id=letter_id)
+        if status in ("issued", "failed"):
+            with session_scope(self.settings) as session:
+                official = session.exec(select(Client).where(Client.name == "petugas")).one()
+                approve_letter(session=session, letter_id=letter_id, actor=official)
+        if status == "issued":
+            with session_scope(self.settings) as session:
+                assert issue_letter(session=session, settings=self.settings, letter_id=letter_id)
+        if status == "failed":
+            with session_scope(self.settings) as session:
+                fail_letter(session, letter_id=letter_id, source=Status.APPROVED, error="kunci rusak", attempts=5)
+        return letter_id
+
 
 @pytest.fixture
 def settings(tmp_path) -> Settings:
@@ -94,6 +124,7 @@ def pages(settings: Settings) -> Iterator[Pages]:
                         password=PASSWORD)
         create_client(session, name="api-pos", role=Role.POST, village=village)
         village_id = village.id
+        ensure_village_keys(session, settings)
     app = create_app(settings)
     yield Pages(app=app, settings=settings, village_id=village_id)
     get_engine(settings).dispose()
