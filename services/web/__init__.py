@@ -6,7 +6,9 @@ No business logic lives here: pages parse forms and call the same domain functio
 
 from __future__ import annotations
 
+import os
 import secrets
+import tempfile
 from datetime import timedelta
 from pathlib import Path
 
@@ -26,12 +28,15 @@ def secret_key(settings: Settings) -> str:
     path: Path = settings.home / "session-secret"
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".session-secret-")  # mode 0600
+        with os.fdopen(handle, "w", encoding="ascii") as out:
+            out.write(secrets.token_urlsafe(48))
         try:
-            with open(path, "x", encoding="ascii") as handle:  # the first process to start writes it
-                path.chmod(0o600)
-                handle.write(secrets.token_urlsafe(48))
+            os.link(temporary, path)  # never replaces: the first API process to start decides the key, whole
         except FileExistsError:
             pass
+        finally:
+            os.unlink(temporary)
     return path.read_text(encoding="ascii").strip()
 
 

@@ -6,9 +6,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from pydantic import SecretStr
 from sqlmodel import select
 
 from services.api import create_app
+from services.web import secret_key
 from shared.config import Settings
 from shared.db import session_scope
 from shared.models import Client
@@ -97,3 +99,12 @@ def test_a_person_cannot_use_the_api_and_a_token_opens_no_page(pages: Pages) -> 
 def test_each_role_has_its_own_pages(pages: Pages) -> None:
     assert pages.browser("pos-a").get("/petugas").status_code == 403
     assert pages.browser("petugas").get("/pos").status_code == 403
+
+
+def test_development_keeps_one_random_secret_key_and_a_set_one_wins(tmp_path) -> None:
+    development = Settings(suratdesa_home=tmp_path)
+    key = secret_key(development)
+    assert len(key) >= 64 and secret_key(development) == key  # every API process of the home signs alike
+    assert (tmp_path / "session-secret").stat().st_mode & 0o777 == 0o600
+    chosen = Settings(suratdesa_home=tmp_path, secret_key=SecretStr("q8Vt2mXr7LpK4nWz9sBd3hYc6fJg1aEu"))
+    assert create_app(chosen).secret_key == "q8Vt2mXr7LpK4nWz9sBd3hYc6fJg1aEu"

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from shared.accounts import create_client
 from shared.config import Settings
 from shared.db import session_scope
 from shared.letters.workflow.tracking import ALPHABET, LENGTH, display_code, new_tracking_code
-from shared.models import Letter
+from shared.models import Letter, Role, Village
 from tests.web.conftest import Pages
 
 
@@ -41,3 +42,15 @@ def test_unknown_codes_count_against_the_addresss_limit_and_known_ones_are_still
     statuses = [resident.get(f"/s/{new_tracking_code()}").status_code for _ in range(4)]
     assert statuses == [404, 404, 404, 429]
     assert resident.get(f"/s/{code}").status_code == 200
+
+
+def test_the_api_gives_programs_the_code_to_print_on_their_own_receipts(pages: Pages) -> None:
+    with session_scope(pages.settings) as session:
+        village = session.get(Village, pages.village_id)
+        assert village is not None
+        token = create_client(session, name="program-pos", role=Role.POST, village=village)[1]
+    client = pages.app.test_client()
+    answer = client.post("/api/v1/letters", json=pages.example(), headers={"Authorization": f"Bearer {token}"})
+    code = answer.get_json()["tracking_code"]
+    assert answer.status_code == 202 and len(code) == LENGTH + 2
+    assert "SEDANG DIPROSES" in pages.browser().get(f"/s/{code}").get_data(as_text=True)
