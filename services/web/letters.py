@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from datetime import date
 from typing import Any
 
 import segno
@@ -12,11 +13,12 @@ from flask import Blueprint, Response, abort, render_template, request
 
 from services.api.context import db_session, settings
 from services.web.labels import event_label, local_time, status_label
-from services.web.request_form import APPLICANT, PERSON
+from services.web.request_form import APPLICANT, PERSON, SEX
 from services.web.session import signed_in, staff
 from shared.db import get_existing
 from shared.errors import WrongStatus
 from shared.letters.documents.preview import draft_preview
+from shared.letters.documents.wording import format_amount, format_indonesian_date
 from shared.letters.intake.catalog import LetterType, load_catalog
 from shared.letters.workflow import lifecycle
 from shared.letters.workflow.events import letter_events
@@ -35,7 +37,10 @@ def _visible(letter_id: uuid.UUID) -> Letter:
 
 def _person_text(person: dict[str, Any]) -> str:
     labels = {i.name: i.label for i in PERSON}
-    return "; ".join(f"{labels[k]} {v}" if k != "name" else str(v) for k, v in person.items() if k in labels)
+    shown = {**person, **({"sex": SEX.get(person["sex"], person["sex"])} if person.get("sex") else {})}
+    if person.get("birth_date"):
+        shown["birth_date"] = format_indonesian_date(date.fromisoformat(person["birth_date"]))
+    return "; ".join(f"{labels[k]} {v}" if k != "name" else str(v) for k, v in shown.items() if k in labels)
 
 
 def field_rows(letter_type: LetterType | None, fields: dict[str, Any]) -> list[tuple[str, str]]:
@@ -53,6 +58,10 @@ def field_rows(letter_type: LetterType | None, fields: dict[str, Any]) -> list[t
             text = spec.options.get(value, value)
         elif spec.type == "boolean":
             text = "Ya" if value else "Tidak"
+        elif spec.type == "date":
+            text = format_indonesian_date(date.fromisoformat(value))
+        elif spec.type == "amount":
+            text = format_amount(value)
         else:
             text = str(value)
         rows.append((spec.label, text))
@@ -60,7 +69,11 @@ def field_rows(letter_type: LetterType | None, fields: dict[str, Any]) -> list[t
 
 
 def applicant_rows(applicant: dict[str, Any]) -> list[tuple[str, str]]:
-    return [(i.label, str(applicant[i.name])) for i in APPLICANT if applicant.get(i.name) is not None]
+    """The applicant's data as (label, text), as the form asked for it."""
+    shown = {**applicant, "sex": SEX.get(applicant.get("sex", ""), applicant.get("sex"))}
+    if applicant.get("birth_date"):
+        shown["birth_date"] = format_indonesian_date(date.fromisoformat(applicant["birth_date"]))
+    return [(i.label, str(shown[i.name])) for i in APPLICANT if shown.get(i.name) is not None]
 
 
 @bp.get("/<uuid:letter_id>")

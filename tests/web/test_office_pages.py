@@ -34,6 +34,8 @@ def test_the_inbox_lists_drafts_and_the_letter_shows_its_draft_as_an_image(pages
     assert f"/surat/{letter_id}" in inbox and 'name="letter_id"' in inbox
     page = official.get(f"/surat/{letter_id}").get_data(as_text=True)
     assert f"/surat/{letter_id}/konsep.png" in page and "Setujui" in page
+    assert "Laki-laki" in page and "12 Maret 1985" in page and "Rp 1.200.000" in page  # as people write them
+    assert "Dewi Contohwati; Tanggal lahir 10 Agustus 2015; Jenis kelamin Perempuan; Hubungan Anak" in page
     image = official.get(f"/surat/{letter_id}/konsep.png")
     assert image.mimetype == "image/png"
     with Image.open(io.BytesIO(image.data)) as png:
