@@ -112,6 +112,15 @@ def test_the_whole_path_in_a_real_browser(web_stack: Stack, browser: Browser, tm
     [tracking_url] = decoded_qr(artifact("receipt-qr.png"))
     assert tracking_url == f"{base}/s/{code}"
 
+    for code in ("kelahiran", "kartu_sehat_desa", "pindah"):  # person, time, integer, boolean, persons rows
+        post.goto(f"{base}/pos/ajukan/{code}")
+        check_page(post, f"request-form-{code}")
+    post.get_by_role("button", name="Tambah baris").first.click()
+    expect(post.locator('[name="fields.members.0.nik"]')).to_be_visible()
+    check_page(post, "request-form-pindah-row")
+    post.goto(base + "/petugas")
+    check_page(post, "error-forbidden")
+
     post.goto(base + "/pos")
     status = post.locator("[data-status]").first
     expect(status).not_to_have_text("Terbit")
@@ -146,6 +155,8 @@ def test_the_whole_path_in_a_real_browser(web_stack: Stack, browser: Browser, tm
     assert pdf.startswith(b"%PDF") and "Ujang Contoh".upper() in pdf_text(pdf).upper()
 
     resident = browser.new_context(viewport={"width": 360, "height": 800}).new_page()
+    resident.goto(f"{base}/s/2222-3333-4444")
+    check_page(resident, "tracking-unknown")
     resident.goto(tracking_url)
     expect(resident.locator("#keadaan")).to_have_text("SIAP DIAMBIL")
     assert "Ujang" not in resident.content() and "3202091203850001" not in resident.content()
