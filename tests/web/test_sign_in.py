@@ -3,7 +3,9 @@ sessions that end when the user is disabled, their password reset, or they sign 
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
+from unittest.mock import patch
 
 import pytest
 from pydantic import SecretStr
@@ -108,3 +110,16 @@ def test_development_keeps_one_random_secret_key_and_a_set_one_wins(tmp_path) ->
     assert (tmp_path / "session-secret").stat().st_mode & 0o777 == 0o600
     chosen = Settings(suratdesa_home=tmp_path, secret_key=SecretStr("q8Vt2mXr7LpK4nWz9sBd3hYc6fJg1aEu"))
     assert create_app(chosen).secret_key == "q8Vt2mXr7LpK4nWz9sBd3hYc6fJg1aEu"
+
+
+def test_a_session_idle_for_more_than_eight_hours_is_over(pages: Pages) -> None:
+    """The cookie's signature carries when it was last refreshed: 7 idle hours pass, 8 and more do not."""
+    browser = pages.browser("pos-a")
+    with browser.client.session_transaction() as held:
+        contents = dict(held)
+    serializer = pages.app.session_interface.get_signing_serializer(pages.app)  # type: ignore[attr-defined]
+    for idle_hours, status in ((7, 200), (9, 302)):
+        with patch("itsdangerous.timed.time.time", return_value=time.time() - idle_hours * 3600):
+            cookie = serializer.dumps(contents)
+        browser.client.set_cookie("suratdesa_session", cookie)
+        assert browser.get("/pos").status_code == status, idle_hours
