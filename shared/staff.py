@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -23,8 +24,14 @@ from shared.models import Client, ClientKind, Role, StaffUser, Village, utcnow
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,39}$")
 MIN_PASSWORD = 10
 _hasher = PasswordHasher()
-# Verifying against this when the user is unknown costs what a known user's check costs: no timing oracle.
-_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+
+
+@cache
+def _dummy_hash() -> str:
+    """Verifying against this when the user is unknown costs what a known user's check costs: no timing oracle.
+
+    Made on first use, not at import: every API process imports this module, and a hash takes a while."""
+    return _hasher.hash(secrets.token_urlsafe(16))
 
 
 def generate_password() -> str:
@@ -82,7 +89,7 @@ def sign_in(session: Session, username: str, password: str) -> StaffUser | None:
     """The active user with this username and password; None for any mismatch (unknown, wrong, disabled)."""
     user = session.exec(select(StaffUser).where(StaffUser.username == username.strip().lower())).first()
     try:
-        _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
+        _hasher.verify(user.password_hash if user else _dummy_hash(), password)
     except (VerificationError, InvalidHashError):
         return None
     if user is None or user.disabled_at is not None:
