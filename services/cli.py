@@ -168,6 +168,86 @@ def clients_revoke(name: str) -> None:
     click.echo(f"client {name} revoked")
 
 
+@main.group()
+def users() -> None:
+    """Manage staff users who sign in to the pages (hamlet posts and officials)."""
+
+
+def _new_password(from_stdin: bool) -> str:
+    from shared.staff import generate_password
+
+    if not from_stdin:
+        return generate_password()
+    return sys.stdin.readline().rstrip("\r\n")
+
+
+@users.command("create")
+@click.option("--username", required=True, help="Lower-case letters, digits, dots and dashes, e.g. pos-cibodas")
+@click.option("--name", "full_name", required=True, help='The person\'s full name, e.g. "Siti Aminah"')
+@click.option("--role", type=click.Choice([r.value for r in Role]), required=True)
+@click.option("--village", "village_code", default=None, help="Village code; optional with one village")
+@click.option("--password-stdin", is_flag=True, help="Read the password from the first line of stdin")
+def users_create(username: str, full_name: str, role: str, village_code: str | None, password_stdin: bool) -> None:
+    """Create a staff user; without --password-stdin a strong password is printed alone on the last line."""
+    from shared import accounts, staff
+
+    password = _new_password(password_stdin)
+    with session_scope(get_settings()) as session:
+        try:
+            village = accounts.find_village(session, village_code)
+            staff.create_user(session, username=username, full_name=full_name, role=Role(role), village=village,
+                              password=password)
+        except DomainError as exc:
+            _fail(exc.detail)
+    click.echo(f"user {username} ({role}, village {village.code}) created" + ("" if password_stdin else
+                                                                             "; their password:"))
+    if not password_stdin:
+        click.echo(password)
+
+
+@users.command("list")
+def users_list() -> None:
+    """List staff users (never their passwords)."""
+    from shared import staff
+
+    with session_scope(get_settings()) as session:
+        for user, village in staff.list_users(session):
+            state = f"disabled {user.disabled_at:%Y-%m-%d}" if user.disabled_at else "active"
+            click.echo(f"{user.username}\t{user.full_name}\t{user.role}\t{village.code}\t{state}")
+
+
+@users.command("disable")
+@click.argument("username")
+def users_disable(username: str) -> None:
+    """Refuse the user's sign-in and end their sessions at once."""
+    from shared import staff
+
+    with session_scope(get_settings()) as session:
+        try:
+            staff.disable_user(session, username)
+        except DomainError as exc:
+            _fail(exc.detail)
+    click.echo(f"user {username} disabled")
+
+
+@users.command("reset-password")
+@click.argument("username")
+@click.option("--password-stdin", is_flag=True, help="Read the new password from the first line of stdin")
+def users_reset_password(username: str, password_stdin: bool) -> None:
+    """Set a new password (printed alone on the last line unless read from stdin); old sessions end."""
+    from shared import staff
+
+    password = _new_password(password_stdin)
+    with session_scope(get_settings()) as session:
+        try:
+            staff.reset_password(session, username, password)
+        except DomainError as exc:
+            _fail(exc.detail)
+    click.echo(f"password of {username} reset" + ("" if password_stdin else "; the new one:"))
+    if not password_stdin:
+        click.echo(password)
+
+
 @main.command()
 @click.argument("directory", default="samples", type=click.Path(file_okay=False, path_type=Path))
 def samples(directory: Path) -> None:
@@ -262,6 +342,24 @@ def _first_clients() -> list[tuple[str, str, str]]:
         return made
 
 
+def _first_users() -> list[tuple[str, str, str]]:
+    """On first start, one hamlet-post user and one official user to sign in with; their passwords once."""
+    from shared import accounts, staff
+
+    with session_scope(get_settings()) as session:
+        if staff.has_users(session):
+            return []
+        village = accounts.find_village(session, None)
+        made = []
+        for username, full_name, role in (("operator-pos-1", "Operator Pos Dusun 1", Role.POST),
+                                          ("kasi-pelayanan", "Kasi Pelayanan", Role.OFFICIAL)):
+            password = staff.generate_password()
+            staff.create_user(session, username=username, full_name=full_name, role=role, village=village,
+                              password=password)
+            made.append((username, role.value, password))
+        return made
+
+
 def _stop(children: list[subprocess.Popen[bytes]]) -> None:
     for child in children:
         if child.poll() is None:
@@ -295,6 +393,7 @@ def dev(host: str, port: int) -> None:
     """Init, then run the API, one worker and the sweeper until Ctrl-C or SIGTERM."""
     initialise()
     made = _first_clients()
+    people = _first_users()
     me = [sys.executable, "-m", "services.cli"]
     env = dict(os.environ)
     if "public_base_url" not in get_settings().model_fields_set:
@@ -312,6 +411,11 @@ def dev(host: str, port: int) -> None:
         click.echo(f"  {role} client '{name}' token: {token}")
     if not made:
         click.echo("  clients exist already; make one with: suratdesa clients create --name N --role post")
+    click.echo(f"  sign in to the pages at http://{host}:{port}/")
+    for username, role, password in people:
+        click.echo(f"  {role} user '{username}' password: {password}")
+    if not people:
+        click.echo("  users exist already; make one with: suratdesa users create --username U --name N --role post")
     while not stopping and all(child.poll() is None for child in children):
         time.sleep(0.2)
     _stop(children)

@@ -15,7 +15,7 @@ from sqlmodel import Session, col, func, select
 from shared.db import saved_id
 from shared.errors import DomainError, NotFound
 from shared.letters.intake.schemas import field_errors
-from shared.models import Client, Role, Village, utcnow
+from shared.models import Client, ClientKind, Role, Village, utcnow
 from shared.villages import DEMO_PROFILE, Name, is_village_code, load_village_file, save_village
 
 
@@ -96,21 +96,22 @@ def authenticate(session: Session, token: str) -> Client | None:
     with_village = joinedload(Client.village)  # type: ignore[arg-type]  # SQLModel types the attribute as Village
     query = select(Client).options(with_village).where(Client.token_hash == hash_token(token))
     client = session.exec(query).first()
-    if client is None or client.revoked_at is not None:
+    # a staff user's row holds no token (shared.staff); checked here too, whatever its stored hash
+    if client is None or client.revoked_at is not None or client.kind != ClientKind.API:
         return None
     return client
 
 
 def list_clients(session: Session) -> list[tuple[Client, Village]]:
     """Every client with its village, oldest first."""
-    query = select(Client, Village).join(Village).order_by(col(Client.id))
+    query = select(Client, Village).join(Village).where(Client.kind == ClientKind.API).order_by(col(Client.id))
     return list(session.exec(query).all())
 
 
 def revoke_client(session: Session, name: str) -> Client:
     """Refuse the client's token from now on."""
-    client = session.exec(select(Client).where(Client.name == name)).first()
-    if client is None:
+    client = session.exec(select(Client).where(Client.name == name, Client.kind == ClientKind.API)).first()
+    if client is None:  # a staff user is disabled with `users disable`
         raise NotFound(f"klien bernama '{name}' tidak ada")
     client.revoked_at = client.revoked_at or utcnow()
     session.add(client)
@@ -120,4 +121,4 @@ def revoke_client(session: Session, name: str) -> Client:
 
 def has_clients(session: Session) -> bool:
     """Whether any client exists (the dev runner creates two on first start)."""
-    return bool(session.exec(select(func.count()).select_from(Client)).one())
+    return bool(session.exec(select(func.count()).select_from(Client).where(Client.kind == ClientKind.API)).one())

@@ -67,6 +67,9 @@ class Settings(BaseSettings):
     verify_check_limit: str = "20/minute"
     # Where the rate-limit counters live; by default the broker's Redis, else each process's memory.
     ratelimit_storage_url: str | None = None
+    # Signs the pages' session cookies and CSRF tokens. Development keeps a random one under home
+    # (session-secret); production refuses to start without one of its own (shared.production).
+    secret_key: SecretStr | None = None
     # Reverse proxies in front of the API that append to X-Forwarded-For; 0 trusts the peer address only.
     trusted_proxy_count: int = Field(default=0, ge=0, le=5)
     # Webhooks (see shared.webhooks): endpoints on loopback, private or link-local addresses are refused unless

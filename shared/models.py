@@ -63,12 +63,21 @@ class Village(SQLModel, table=True):
     created_at: datetime = _timestamp(nullable=False, default=utcnow)
 
 
+class ClientKind(enum.StrEnum):
+    API = "api"  # a program holding a bearer token
+    STAFF = "staff"  # a person signing in to the pages (a StaffUser); its token hash matches no token
+
+
 class Client(SQLModel, table=True):
-    """A caller of the API: a hamlet post or an official. Only a hash of its token is kept."""
+    """Who acts on letters: an API caller (a token, of which only a hash is kept) or a staff user's own row.
+
+    Staff users and API clients share the one namespace of names, so `official:<name>` in an event names one
+    of them only."""
 
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(sa_column=Column(String(100), unique=True, nullable=False))
     role: str = Field(max_length=16)
+    kind: str = Field(default=ClientKind.API.value, max_length=8)
     village_id: int = Field(foreign_key="village.id", index=True)
     token_hash: str = Field(sa_column=Column(String(64), unique=True, nullable=False))
     created_at: datetime = _timestamp(nullable=False, default=utcnow)
@@ -76,6 +85,25 @@ class Client(SQLModel, table=True):
     # Loaded with the client when a token is checked (shared.accounts.authenticate), so the session keeps the
     # village at hand for the request: its identity map holds rows only while something refers to them.
     village: Village = Relationship()
+
+
+class StaffUser(SQLModel, table=True):
+    """A person at a hamlet post or the village office who signs in to the pages with a password.
+
+    Each is backed by a Client row of its own (kind staff, same name, role and village), so letters'
+    client_id, what each may see and the events' actor work as for API clients."""
+
+    __tablename__ = "staff_user"
+
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(sa_column=Column(String(100), unique=True, nullable=False))
+    full_name: str = Field(max_length=100)
+    role: str = Field(max_length=16)
+    village_id: int = Field(foreign_key="village.id", index=True)
+    client_id: int = Field(foreign_key="client.id", unique=True)
+    password_hash: str = Field(max_length=200)  # argon2id, PHC string
+    disabled_at: datetime | None = _timestamp(nullable=True)
+    created_at: datetime = _timestamp(nullable=False, default=utcnow)
 
 
 class Letter(SQLModel, table=True):
@@ -100,6 +128,8 @@ class Letter(SQLModel, table=True):
     verification_token: str | None = Field(
         default=None, sa_column=Column(String(64), unique=True, nullable=True)
     )
+    # The short code on the resident's receipt (tanda terima) that opens /s/<code>; letters from before it: None
+    tracking_code: str | None = Field(default=None, sa_column=Column(String(16), unique=True, nullable=True))
     signer: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     pdf_sha256: str | None = Field(default=None, max_length=64, index=True)  # `suratdesa verify` looks it up
     reason: str | None = Field(default=None, max_length=500)

@@ -89,10 +89,24 @@ def _signing_problems(settings: Settings, village_codes: Iterable[str]) -> list[
     return problems
 
 
+MIN_SECRET_KEY = 32
+
+
+def _secret_key_problems(settings: Settings) -> list[str]:
+    key = settings.secret_key.get_secret_value() if settings.secret_key else ""
+    if not key:
+        return ["SECRET_KEY is not set: it signs the pages' session cookies and CSRF tokens"]
+    if is_placeholder(key):
+        return ["SECRET_KEY is a placeholder value"]
+    if len(key) < MIN_SECRET_KEY:
+        return [f"SECRET_KEY is shorter than {MIN_SECRET_KEY} characters"]
+    return []
+
+
 def production_problems(settings: Settings, village_codes: Iterable[str]) -> list[str]:
     """Every reason the deployment is not fit for production, one sentence each; empty when it is."""
     return [*_database_problems(settings), *_broker_problems(settings), *_public_url_problems(settings),
-            *_signing_problems(settings, village_codes)]
+            *_secret_key_problems(settings), *_signing_problems(settings, village_codes)]
 
 
 def village_codes(settings: Settings) -> list[str]:

@@ -1,4 +1,5 @@
-"""The suratdesa command: init, clients (tokens shown once, stored hashed), and `dev` as a new user runs it."""
+"""The suratdesa command: init, clients (tokens shown once, stored hashed), users (passwords shown once, stored
+as argon2 hashes), and `dev` as a new user runs it."""
 
 from __future__ import annotations
 
@@ -16,7 +17,8 @@ from sqlmodel import select
 from shared.accounts import hash_token
 from shared.config import Settings
 from shared.db import get_engine, session_scope
-from shared.models import Client
+from shared.models import Client, StaffUser
+from shared.staff import sign_in
 from tests.conftest import ROOT, free_port, run_cli
 
 
@@ -55,6 +57,47 @@ def test_second_village_requires_naming_it(tmp_path: Path) -> None:
     assert "Ds.Sdr" in run_cli(env, "clients", "create", "--name", "x", "--role", "post", "--village", "Ds.Sdr")
 
 
+def signs_in(base: str, username: str, password: str) -> str:
+    """Sign in through the pages' form as a browser would (CSRF token from the form); the URL landed on."""
+    browser = requests.Session()
+    token = re.search(r'name="csrf_token" value="([^"]+)"', browser.get(base + "/", timeout=5).text)
+    assert token is not None
+    answer = browser.post(base + "/masuk", data={"csrf_token": token.group(1), "username": username,
+                                                 "password": password}, timeout=10)
+    assert answer.status_code == 200, answer.text[:2000]
+    return answer.url
+
+
+def test_users_get_a_password_shown_once_and_can_be_listed_disabled_and_reset(tmp_path: Path) -> None:
+    env = env_for(tmp_path)
+    run_cli(env, "init")
+    out = run_cli(env, "users", "create", "--username", "siti", "--name", "Siti Aminah", "--role", "official")
+    password = out.strip().splitlines()[-1]
+    assert re.fullmatch(r"[A-Za-z0-9_-]{22}", password)  # 128 random bits
+    chosen = subprocess.run([sys.executable, "-m", "services.cli", "users", "create", "--username", "pos-2",
+                             "--name", "Pos Dua", "--role", "post", "--password-stdin"], input="dipilih-sendiri-1\n",
+                            env=env, capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert chosen.returncode == 0 and "dipilih-sendiri-1" not in chosen.stdout
+    settings = Settings(suratdesa_home=tmp_path)
+    with session_scope(settings) as session:
+        user = session.exec(select(StaffUser).where(StaffUser.username == "siti")).one()
+        assert user.password_hash.startswith("$argon2id$") and sign_in(session, "siti", password) is not None
+        assert sign_in(session, "pos-2", "dipilih-sendiri-1") is not None
+    listing = run_cli(env, "users", "list")
+    assert "siti\tSiti Aminah\tofficial\tDs.Cjk\tactive" in listing and password not in listing
+    assert "siti" not in run_cli(env, "clients", "list")  # a person's own client row is no API client
+    new = run_cli(env, "users", "reset-password", "siti").strip().splitlines()[-1]
+    run_cli(env, "users", "disable", "pos-2")
+    with session_scope(settings) as session:
+        assert sign_in(session, "siti", password) is None and sign_in(session, "siti", new) is not None
+        assert sign_in(session, "pos-2", "dipilih-sendiri-1") is None
+    get_engine(settings).dispose()
+    assert "disabled" in run_cli(env, "users", "list")
+    taken = subprocess.run([sys.executable, "-m", "services.cli", "clients", "create", "--name", "siti", "--role",
+                            "post"], env=env, capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert taken.returncode == 1 and "sudah ada" in taken.stderr  # one namespace: events name one of them
+
+
 def test_dev_starts_everything_prints_tokens_and_stops_on_sigterm(tmp_path: Path) -> None:
     port = free_port()
     log_path = tmp_path / "dev.log"
@@ -79,6 +122,10 @@ def test_dev_starts_everything_prints_tokens_and_stops_on_sigterm(tmp_path: Path
                     break
             except requests.RequestException:
                 time.sleep(0.2)
+        users = {role: (name, password) for role, name, password in
+                 re.findall(r"(post|official) user '([^']+)' password: (\S+)", output)}
+        assert set(users) == {"post", "official"} and "sign in to the pages at" in output, output
+        assert signs_in(base, *users["post"]).endswith("/pos")
         types = requests.get(base + "/api/v1/letter-types", headers={"Authorization": f"Bearer {tokens['post']}"},
                              timeout=5).json()
         assert "sktm" in {t["code"] for t in types}

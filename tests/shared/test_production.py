@@ -23,7 +23,8 @@ from tests.conftest import ROOT, free_port
 
 PASSWORD = "k3y-Desa-Cijengkol-2026"
 READY: dict[str, Any] = {"database_url": "postgresql+psycopg://suratdesa:S3cure-db-pass@db:5432/suratdesa",
-         "broker_url": "redis://:R3dis-pass@redis:6379/0", "public_base_url": "https://cijengkol.desa.id"}
+         "broker_url": "redis://:R3dis-pass@redis:6379/0", "public_base_url": "https://cijengkol.desa.id",
+         "secret_key": "q8Vt2mXr7LpK4nWz9sBd3hYc6fJg1aEu"}
 
 
 def self_signed(common_name: str) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
@@ -61,9 +62,10 @@ def test_a_fully_configured_deployment_has_no_problem(tmp_path: Path, real_p12: 
 def test_the_development_defaults_are_each_named(tmp_path: Path) -> None:
     problems = production_problems(Settings(suratdesa_home=tmp_path, suratdesa_env="production"), ["Ds.Cjk"])
     assert [problem.split()[0] for problem in problems] == [
-        "DATABASE_URL", "BROKER_URL", "PUBLIC_BASE_URL", "PUBLIC_BASE_URL", "village"]
+        "DATABASE_URL", "BROKER_URL", "PUBLIC_BASE_URL", "PUBLIC_BASE_URL", "SECRET_KEY", "village"]
     assert "SQLite" in problems[0] and "127.0.0.1" in problems[2] and "https://" in problems[3]
-    assert "Ds.Cjk" in problems[4] and "development CA" in problems[4]
+    assert "SECRET_KEY is not set" in problems[4]
+    assert "Ds.Cjk" in problems[5] and "development CA" in problems[5]
 
 
 @pytest.mark.parametrize("values, expected", [
@@ -72,6 +74,8 @@ def test_the_development_defaults_are_each_named(tmp_path: Path) -> None:
     ({"ratelimit_storage_url": "memory://"}, "RATELIMIT_STORAGE_URL is memory://"),
     ({"public_base_url": "https://localhost:8000"}, "PUBLIC_BASE_URL is https://localhost:8000"),
     ({"public_base_url": "http://cijengkol.desa.id"}, "PUBLIC_BASE_URL must start with https://"),
+    ({"secret_key": "changeme"}, "SECRET_KEY is a placeholder"),
+    ({"secret_key": "short-but-not-a-placeholder"}, "SECRET_KEY is shorter than 32"),
 ])
 def test_each_unsafe_setting_is_named(tmp_path: Path, real_p12: Path, values: dict[str, str], expected: str) -> None:
     keys = {"Ds.Cjk": {"pkcs12": real_p12, "password": PASSWORD}}
@@ -121,7 +125,7 @@ def test_every_command_that_starts_the_service_refuses_and_says_why(tmp_path: Pa
     assert result.returncode == 1, result
     assert result.stderr.startswith("error: SURATDESA_ENV=production, but this deployment still runs on "
                                     "development defaults:")
-    for setting in ("DATABASE_URL", "BROKER_URL", "PUBLIC_BASE_URL"):
+    for setting in ("DATABASE_URL", "BROKER_URL", "PUBLIC_BASE_URL", "SECRET_KEY"):
         assert f"  - {setting}" in result.stderr
     assert not (tmp_path / "home").exists()  # refused before anything was created
 

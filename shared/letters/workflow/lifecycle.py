@@ -28,6 +28,7 @@ from shared.letters.workflow.states import (
     require_official,
     transition,
 )
+from shared.letters.workflow.tracking import new_tracking_code
 from shared.models import Client, Letter, Village, utcnow
 from shared.storage import LetterFiles
 from shared.villages import approval_required, village_today
@@ -47,7 +48,8 @@ def add_letter(*, session: Session, settings: Settings, client: Client, body: An
     today = village_today(get_existing(session, Village, client.village_id), now=now)
     request = validate_request(body, load_catalog(settings.templates_dir), today=today)
     letter = Letter(village_id=client.village_id, client_id=saved_id(client), type=request.letter_type.code,
-                    status=Status.SUBMITTED.value, applicant=request.applicant, fields=request.fields)
+                    status=Status.SUBMITTED.value, applicant=request.applicant, fields=request.fields,
+                    tracking_code=new_tracking_code())
     session.add(letter)
     session.flush()
     record_event(session, letter_id=letter.id, type="submitted", actor=actor_name(client), first=True)

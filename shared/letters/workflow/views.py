@@ -14,6 +14,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from shared.letters.workflow.states import Status, failed_from, is_official
+from shared.letters.workflow.tracking import display_code
 from shared.models import Client, Letter, LetterEvent, LetterStatus, as_utc
 
 # What a hamlet post reads about a failed letter, by the status it failed from.
@@ -52,6 +53,8 @@ class LetterView(BaseModel):
     failure: str | None = Field(description="for a failed letter: what it means, in Indonesian, for anyone")
     last_error: str | None = Field(description="the last attempt's error: officials only, null for posts")
     pdf_sha256: str | None
+    tracking_code: str | None = Field(description="the resident's code on the receipt: /s/<code> tells them "
+                                                  "whether the letter is processing, ready or rejected")
     applicant: dict[str, Any]
     fields: dict[str, Any]
     events: list[LetterEventView] = Field(default_factory=list, description="absent in lists")
@@ -87,6 +90,7 @@ def letter_view(letter: Letter, *, viewer: Client, title: str, verification_url:
         issued_at=letter.issued_at, revoked_at=letter.revoked_at, reason=letter.reason,
         failure=failure_reason(letter, events), last_error=letter.last_error if official else None,
         pdf_sha256=letter.pdf_sha256,
+        tracking_code=display_code(letter.tracking_code) if letter.tracking_code else None,
         applicant=letter.applicant, fields=letter.fields,
         events=[event_view(event, official=official) for event in events] if with_events else [],
     )

@@ -1,0 +1,121 @@
+"""The officials' pages: the inbox of drafts awaiting approval (approve one or several, reject with a reason),
+revoke and retry, and the search of issued letters by number, name or NIK."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from pydantic import ValidationError
+
+from services.api.context import db_session, settings, task_queue
+from services.web.labels import status_label
+from services.web.session import signed_in, staff
+from shared.errors import DomainError
+from shared.letters.intake.catalog import load_catalog
+from shared.letters.intake.schemas import ActionReason, field_errors
+from shared.letters.workflow import lifecycle
+from shared.letters.workflow.search import search_letters
+from shared.letters.workflow.states import NEXT_STEP, Step
+from shared.models import Letter, LetterStatus, Role
+
+log = logging.getLogger(__name__)
+bp = Blueprint("office", __name__, url_prefix="/petugas")
+INBOX = 100
+
+
+def _titles() -> dict[str, str]:
+    return {code: t.title for code, t in load_catalog(settings().templates_dir).types.items()}
+
+
+@bp.get("")
+@signed_in(Role.OFFICIAL)
+def inbox():
+    """Drafts awaiting approval (oldest first: first come, first served), and letters that failed."""
+    session, official = db_session(), staff().client
+    waiting, _ = lifecycle.list_letters(session=session, client=official, status=LetterStatus.AWAITING_APPROVAL,
+                                        limit=INBOX)
+    failed, _ = lifecycle.list_letters(session=session, client=official, status=LetterStatus.FAILED, limit=INBOX)
+    return render_template("web/inbox.html", waiting=list(reversed(waiting)), failed=failed, titles=_titles())
+
+
+def _approve(letter_id: uuid.UUID, checked_in_person: list[str] | None = None) -> Letter:
+    """approve_letter as the signed-in official, then the issue step (the API's approve does the same)."""
+    letter = lifecycle.approve_letter(session=db_session(), settings=settings(), letter_id=letter_id,
+                                      actor=staff().client, checked_in_person=checked_in_person or ())
+    task_queue().request(Step.ISSUE, letter.id)
+    return letter
+
+
+@bp.post("/surat/<uuid:letter_id>/setujui")
+@signed_in(Role.OFFICIAL)
+def approve(letter_id: uuid.UUID):
+    """Approve one draft; the worker then numbers, signs and issues it."""
+    _approve(letter_id, request.form.getlist("checked_in_person"))
+    flash("Surat disetujui; surat sedang diterbitkan.")
+    return redirect(url_for("web.office.inbox"), code=303)
+
+
+@bp.post("/setujui")
+@signed_in(Role.OFFICIAL)
+def approve_selected():
+    """Approve every selected draft; each one that cannot be approved (anymore) is named, the others go on."""
+    approved, refused = 0, []
+    for raw in request.form.getlist("letter_id")[:INBOX]:
+        try:
+            _approve(uuid.UUID(raw))
+            approved += 1
+        except (ValueError, DomainError) as error:
+            db_session().rollback()
+            refused.append(getattr(error, "detail", "kode surat tidak valid"))
+    flash(f"{approved} surat disetujui; surat sedang diterbitkan." if approved else "Tidak ada surat yang disetujui.")
+    for detail in refused:
+        flash(f"Satu surat tidak dapat disetujui: {detail}", "error")
+    return redirect(url_for("web.office.inbox"), code=303)
+
+
+def _with_reason(letter_id: uuid.UUID, action: Callable[..., Letter], done: str):
+    """Reject or revoke with the form's reason; a reason the API would refuse is shown beside its field."""
+    try:
+        reason = ActionReason.model_validate({"reason": request.form.get("reason", "")}).reason
+    except ValidationError as exc:
+        flash(field_errors(exc)[0].message, "reason")  # the letter page shows it beside the reason field
+        return redirect(url_for("web.letters.show", letter_id=letter_id), code=303)
+    action(session=db_session(), letter_id=letter_id, actor=staff().client, reason=reason)
+    flash(done)
+    return redirect(url_for("web.letters.show", letter_id=letter_id), code=303)
+
+
+@bp.post("/surat/<uuid:letter_id>/tolak")
+@signed_in(Role.OFFICIAL)
+def reject(letter_id: uuid.UUID):
+    """Turn a draft down with a reason (the resident's tracking page shows it)."""
+    return _with_reason(letter_id, lifecycle.reject_letter, "Permohonan ditolak.")
+
+
+@bp.post("/surat/<uuid:letter_id>/cabut")
+@signed_in(Role.OFFICIAL)
+def revoke(letter_id: uuid.UUID):
+    """Revoke an issued letter with a reason; its verification page then says DICABUT."""
+    return _with_reason(letter_id, lifecycle.revoke_letter, "Surat dicabut.")
+
+
+@bp.post("/surat/<uuid:letter_id>/ulang")
+@signed_in(Role.OFFICIAL)
+def retry(letter_id: uuid.UUID):
+    """Send a failed letter back to where it failed; the worker tries again."""
+    letter = lifecycle.retry_letter(session=db_session(), letter_id=letter_id, actor=staff().client)
+    task_queue().request(NEXT_STEP[LetterStatus(letter.status)], letter.id)
+    flash("Surat diproses ulang.")
+    return redirect(url_for("web.letters.show", letter_id=letter_id), code=303)
+
+
+@bp.route("/cari", methods=["GET", "POST"])
+@signed_in(Role.OFFICIAL)
+def search():
+    """Issued (and revoked) letters by number, applicant name or whole NIK; a POST, so no NIK is in a URL."""
+    text = request.form.get("q", "")[:100] if request.method == "POST" else ""
+    found = search_letters(db_session(), official=staff().client, text=text) if text.strip() else None
+    return render_template("web/search.html", q=text, found=found, titles=_titles(), status_label=status_label)
