@@ -59,6 +59,10 @@ def initialise() -> None:
     except TemplateError as exc:
         _fail(f"letter template: {exc}")
     upgrade_schema(settings)
+    if settings.storage_url:
+        from shared.storage.s3 import S3Store
+
+        S3Store.from_settings(settings).ensure_bucket()
     with session_scope(settings) as session:
         try:
             if not settings.is_production:  # production loads its own villages; no demo village there
