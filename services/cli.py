@@ -228,6 +228,32 @@ def sweeper(once: bool) -> None:
     run_sweeper(settings, TaskQueue(settings), stopping=lambda: bool(stopping))
 
 
+@main.command("migrate-storage")
+@click.option("--from-home", "from_home", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="The SURATDESA_HOME whose files are copied (default: this one's)")
+def migrate_storage(from_home: Path | None) -> None:
+    """Copy every stored PDF (and attachment) from local files into the STORAGE_URL object store, verified."""
+    from shared.storage import open_store
+    from shared.storage.local import LocalStore
+    from shared.storage.migration import issued_digests, migrate_store
+
+    settings = get_settings()
+    if not settings.storage_url:
+        _fail("STORAGE_URL is not set: name the object store to copy into, e.g. s3://suratdesa/letters")
+    target = open_store(settings)
+    getattr(target, "ensure_bucket", lambda: None)()
+    with session_scope(settings, read_only=True) as session:
+        digests = issued_digests(session)
+    report = migrate_store(source=LocalStore((from_home or settings.suratdesa_home).resolve()), target=target,
+                           digests=digests)
+    for key, problem in sorted(report.problems.items()):
+        click.echo(f"{key}: {problem}", err=True)
+    click.echo(f"{len(report.copied)} copied, {len(report.present)} already there, {len(report.problems)} problems; "
+               f"{len(digests)} issued letters checked against their pdf_sha256")
+    if report.problems:
+        sys.exit(1)
+
+
 @main.group()
 def audit() -> None:
     """Check the audit trail."""
