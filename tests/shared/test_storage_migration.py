@@ -27,6 +27,7 @@ def trial(tmp_path: Path) -> Deployment:
     upgrade_schema(settings)
     with session_scope(settings) as session:
         village = ensure_demo_village(session)
+        assert village is not None
         ensure_village_keys(session, settings)
         official, _ = create_client(session, name="petugas", role=Role.OFFICIAL, village=village)
         post, _ = create_client(session, name="pos-a", role=Role.POST, village=village)
