@@ -91,6 +91,11 @@ class Settings(BaseSettings):
         parse_rate_limit(value)  # raises ValueError on e.g. "10 per fortnight"; Flask-Limiter would only log
         return value
 
+    @field_validator("key_encryption_secret", "aws_secret_access_key", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        return None if value == "" else value  # compose passes `${VAR:-}` as an empty string
+
     @field_validator("storage_url")
     @classmethod
     def _valid_storage_url(cls, url: str | None) -> str | None:

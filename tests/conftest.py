@@ -441,13 +441,13 @@ class SeaweedFS:
         config = self.directory / "s3.json"
         config.write_text(json.dumps(identities))
         (self.directory / "data").mkdir()
+        overrides = {"-dir": str(self.directory / "data"), "-s3.port": str(ports[0]), "-s3.config": str(config),
+                     "-master.volumeSizeLimitMB": "64"}
         with open(self.directory / "weed.log", "ab") as log:
             self.process = subprocess.Popen(
-                [weed_binary(), "server", f"-dir={self.directory / 'data'}", "-s3", f"-s3.port={ports[0]}",
-                 f"-master.port={ports[1]}", f"-volume.port={ports[2]}", f"-filer.port={ports[3]}",
-                 f"-s3.config={config}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1", "-master.telemetry=false",
-                 "-master.volumeSizeLimitMB=64", "-volume.max=50"], stdout=log, stderr=subprocess.STDOUT,
-                start_new_session=True)
+                [weed_binary(), *seaweedfs_flags(overrides), f"-master.port={ports[1]}", f"-volume.port={ports[2]}",
+                 f"-filer.port={ports[3]}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1", "-volume.max=50"],
+                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.monotonic() + 60
         probe = self.settings("probe-bucket")
         while time.monotonic() < deadline:
@@ -470,6 +470,17 @@ class SeaweedFS:
             except subprocess.TimeoutExpired:
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait(timeout=10)
+
+
+def seaweedfs_flags(overrides: dict[str, str]) -> list[str]:
+    """The arguments after `weed` of docker-compose's seaweedfs service, with `-flag=value` values overridden."""
+    command = compose_service("seaweedfs")["command"]
+    assert command[0] == "weed", command
+    flags = []
+    for flag in command[1:]:
+        name = flag.split("=", 1)[0]
+        flags.append(f"{name}={overrides[name]}" if name in overrides else flag)
+    return flags
 
 
 def weed_binary() -> str:
