@@ -228,6 +228,29 @@ def sweeper(once: bool) -> None:
     run_sweeper(settings, TaskQueue(settings), stopping=lambda: bool(stopping))
 
 
+@main.command("migrate-database")
+@click.option("--from", "source_url", required=True, help="The trial's database, e.g. sqlite:////srv/var/suratdesa.db")
+def migrate_database(source_url: str) -> None:
+    """Copy every row of an embedded trial's database into DATABASE_URL (schema made first; it must be empty)."""
+    from shared.db import get_engine, make_engine
+    from shared.db_copy import TargetNotEmpty, copy_database
+
+    settings = get_settings()
+    if not settings.database_url or settings.database_url == source_url:
+        _fail("set DATABASE_URL to the new database (PostgreSQL); --from names the trial's")
+    upgrade_schema(settings.model_copy(update={"database_url": source_url}))  # the trial's schema up to date too
+    upgrade_schema(settings)
+    source = make_engine(source_url)
+    try:
+        copied = copy_database(source, get_engine(settings))
+    except TargetNotEmpty as exc:
+        _fail(str(exc))
+    finally:
+        source.dispose()
+    click.echo(", ".join(f"{table} {count}" for table, count in copied.items()))
+    click.echo(f"copied into {settings.db_url.split('@')[-1]}; now run `suratdesa migrate-storage`, then `init`")
+
+
 @main.command("migrate-storage")
 @click.option("--from-home", "from_home", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="The SURATDESA_HOME whose files are copied (default: this one's)")
