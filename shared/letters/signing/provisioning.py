@@ -61,8 +61,8 @@ def share_village_key(session: Session, settings: Settings, village: Village) ->
 
 def local_village_key(settings: Settings, village: Village) -> None:
     """Make sure this host's copy of the village's development key is the shared one (once per process)."""
-    if (settings.db_url, str(settings.keys_dir), village_key_name(village.code)) in _checked:
-        return
+    if village.id is None or (settings.db_url, str(settings.keys_dir), village_key_name(village.code)) in _checked:
+        return  # a village not in the database (the samples' demo village) has only the copy on disk
     with session_scope(settings) as session:
         share_village_key(session, settings, get_existing(session, Village, village.id))
 
