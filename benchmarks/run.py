@@ -2,7 +2,9 @@
 
 1. render and sign in one process on one core (the service's own code); 2. the WeasyPrint + qrcode + pyHanko
 pipeline on the same letter; 3. end to end through the HTTP API on Redis + PostgreSQL with two, then four
-worker processes; 4. intake under gunicorn with wrk; 5. a worker process's peak resident memory.
+worker processes; 4. intake under gunicorn with wrk; 5. a worker process's peak resident memory; 6. a regency's
+busiest hour on two API hosts and three worker hosts (PostgreSQL, Redis, SeaweedFS), and on paper a province and
+the nation.
 On a shared machine the figures are noisy: compare ratios taken in one run, not raw numbers across runs.
 """
 
@@ -66,6 +68,33 @@ def rows(results: dict[str, Any]) -> list[tuple[str, str, str]]:
                 (label, f"answers other than 202 (of {r['requests']})", str(r["non_202"]))]
     if "5_worker_peak_rss_mb" in results:
         out.append(("5 worker process", "peak resident memory (VmHWM), MB", f"{results['5_worker_peak_rss_mb']:.0f}"))
+    if "6_busiest_hour" in results:
+        out += regency_rows(results["6_busiest_hour"])
+    return out
+
+
+def regency_rows(r: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """Part 6: the regency's hour as measured, then the province and the nation on paper."""
+    label = (f"6 busiest hour, {r['villages']} villages, 1 h scaled to {r['scaled_hour_s']:.0f} s, "
+             f"{r['worker_processes']} worker hosts")
+    out = [(label, f"{r['letters']} letters issued within the scaled hour",
+            f"{'yes' if r['all_issued_within_hour'] else 'NO'} ({r['issued']} issued, last after "
+            f"{r['last_issued_after_s']:.0f} s)"),
+           (label, "opening burst, letters/s (scaled)", f"{r['burst_letters_per_s']:.1f}"),
+           (label, "approve -> issued p50 / p95, ms",
+            f"{r['approve_to_issued_p50_ms']:.0f} / {r['approve_to_issued_p95_ms']:.0f}"),
+           (label, "per letter: worker CPU / API CPU, ms",
+            f"{r['worker_cpu_s_per_letter'] * 1000:.1f} / {r['api_cpu_s_per_letter'] * 1000:.1f}"),
+           (label, "per letter: PostgreSQL rows written / transactions",
+            f"{r['rows_written_per_letter']:.1f} / {r['commits_per_letter']:.1f}"),
+           (label, "per letter: object store, kB (draft + issued)", f"{r['stored_bytes_per_letter'] / 1000:.1f}")]
+    for area, p in r["on_paper"].items():
+        out.append((f"6 on paper: {area} ({p['villages']} villages)",
+                    f"at {p['peak_letters_per_s']:.1f} letters/s: worker cores / API cores / PostgreSQL rows/s",
+                    f"{p['worker_cores']:.1f} / {p['api_cores']:.1f} / {p['postgres_rows_written_per_s']:.0f}"))
+        out.append((f"6 on paper: {area} ({p['villages']} villages)",
+                    f"{p['letters_per_year'] / 1e6:.1f} M letters/year: object store, TB/year",
+                    f"{p['object_store_tb_per_year']:.2f}"))
     return out
 
 
@@ -120,16 +149,25 @@ def service_parts(results: dict[str, Any], parts: set[int], letters: int, second
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--parts", default="1,2,3,4,5", help="which parts to run, e.g. 1,2")
+    parser.add_argument("--parts", default="1,2,3,4,5,6", help="which parts to run, e.g. 1,2")
     parser.add_argument("--letters", type=int, default=200, help="letters per end-to-end batch (part 3)")
     parser.add_argument("--seconds", type=int, default=15, help="length of the wrk run (part 4)")
     parser.add_argument("--repeat", type=int, default=40, help="renders and signatures timed (parts 1, 2)")
+    parser.add_argument("--villages", type=int, default=381, help="villages of the regency (part 6)")
+    parser.add_argument("--per-village", type=int, default=10, help="letters per village in the hour (part 6)")
+    parser.add_argument("--scale", type=float, default=20, help="the hour runs this many times faster (part 6)")
+    parser.add_argument("--worker-hosts", type=int, default=3, help="worker hosts, one process each (part 6)")
     args = parser.parse_args()
     parts = {int(p) for p in args.parts.split(",")}
     results: dict[str, Any] = {"machine": machine(), "date": f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC"}
     letter_parts(results, parts, args.repeat)
     if parts & {3, 4, 5}:
         service_parts(results, parts, args.letters, args.seconds)
+    if 6 in parts:
+        from benchmarks.regency import busiest_hour
+
+        results["6_busiest_hour"] = busiest_hour(villages=args.villages, per_village=args.per_village,
+                                                 scale=args.scale, workers=args.worker_hosts)
     results["table"] = table(results)
     OUTPUT.parent.mkdir(parents=True, exist_ok=True)
     OUTPUT.write_text(json.dumps(results, indent=2) + "\n")

@@ -59,6 +59,10 @@ def initialise() -> None:
     except TemplateError as exc:
         _fail(f"letter template: {exc}")
     upgrade_schema(settings)
+    if settings.storage_url:
+        from shared.storage.s3 import S3Store
+
+        S3Store.from_settings(settings).ensure_bucket()
     with session_scope(settings) as session:
         try:
             if not settings.is_production:  # production loads its own villages; no demo village there
@@ -306,6 +310,55 @@ def sweeper(once: bool) -> None:
     signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
     signal.signal(signal.SIGINT, lambda *_: stopping.append(True))
     run_sweeper(settings, queue, stopping=lambda: bool(stopping))
+
+
+@main.command("migrate-database")
+@click.option("--from", "source_url", required=True, help="The trial's database, e.g. sqlite:////srv/var/suratdesa.db")
+def migrate_database(source_url: str) -> None:
+    """Copy every row of an embedded trial's database into DATABASE_URL (schema made first; it must be empty)."""
+    from shared.db import get_engine, make_engine
+    from shared.db_copy import TargetNotEmpty, copy_database
+
+    settings = get_settings()
+    if not settings.database_url or settings.database_url == source_url:
+        _fail("set DATABASE_URL to the new database (PostgreSQL); --from names the trial's")
+    upgrade_schema(settings.model_copy(update={"database_url": source_url}))  # the trial's schema up to date too
+    upgrade_schema(settings)
+    source = make_engine(source_url)
+    try:
+        copied = copy_database(source, get_engine(settings))
+    except TargetNotEmpty as exc:
+        _fail(str(exc))
+    finally:
+        source.dispose()
+    click.echo(", ".join(f"{table} {count}" for table, count in copied.items()))
+    click.echo(f"copied into {settings.db_url.split('@')[-1]}; now run `suratdesa migrate-storage`, then `init`")
+
+
+@main.command("migrate-storage")
+@click.option("--from-home", "from_home", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="The SURATDESA_HOME whose files are copied (default: this one's)")
+def migrate_storage(from_home: Path | None) -> None:
+    """Copy every stored PDF (and attachment) from local files into the STORAGE_URL object store, verified."""
+    from shared.storage import open_store
+    from shared.storage.local import LocalStore
+    from shared.storage.migration import issued_digests, migrate_store
+
+    settings = get_settings()
+    if not settings.storage_url:
+        _fail("STORAGE_URL is not set: name the object store to copy into, e.g. s3://suratdesa/letters")
+    target = open_store(settings)
+    getattr(target, "ensure_bucket", lambda: None)()
+    with session_scope(settings, read_only=True) as session:
+        digests = issued_digests(session)
+    report = migrate_store(source=LocalStore((from_home or settings.suratdesa_home).resolve()), target=target,
+                           digests=digests)
+    for key, problem in sorted(report.problems.items()):
+        click.echo(f"{key}: {problem}", err=True)
+    click.echo(f"{len(report.copied)} copied, {len(report.present)} already there, {len(report.problems)} problems; "
+               f"{len(digests)} issued letters checked against their pdf_sha256")
+    if report.problems:
+        sys.exit(1)
 
 
 @main.group()

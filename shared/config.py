@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from functools import cache, cached_property
 from pathlib import Path
 from typing import Literal
@@ -70,6 +71,20 @@ class Settings(BaseSettings):
     # Signs the pages' session cookies and CSRF tokens. Development keeps a random one under home
     # (session-secret); production refuses to start without one of its own (shared.production).
     secret_key: SecretStr | None = None
+    # Where PDFs (and attachments) live: unset, files under SURATDESA_HOME; s3://bucket/prefix, an S3-compatible
+    # bucket at S3_ENDPOINT_URL (AWS itself when unset) with the AWS_* credentials (see shared.storage).
+    storage_url: str | None = None
+    s3_endpoint_url: str | None = None
+    aws_access_key_id: str | None = None
+    aws_secret_access_key: SecretStr | None = None
+    aws_default_region: str = "us-east-1"
+    # Downloads of PDFs answer 302 to a presigned URL of the bucket, valid this many seconds, instead of
+    # streaming through the API.
+    storage_presigned_downloads: bool = False
+    storage_presign_seconds: int = Field(default=300, ge=10, le=3600)
+    # Encrypts the development CA's and development village keys' private keys in the database, where every
+    # host reads them (shared.letters.signing.shared_keys); development falls back to a fixed, public value.
+    key_encryption_secret: SecretStr | None = None
     # Reverse proxies in front of the API that append to X-Forwarded-For; 0 trusts the peer address only.
     trusted_proxy_count: int = Field(default=0, ge=0, le=5)
     # Webhooks (see shared.webhooks): endpoints on loopback, private or link-local addresses are refused unless
@@ -88,6 +103,27 @@ class Settings(BaseSettings):
     def _valid_rate_limit(cls, value: str) -> str:
         parse_rate_limit(value)  # raises ValueError on e.g. "10 per fortnight"; Flask-Limiter would only log
         return value
+
+    @field_validator("key_encryption_secret", "aws_secret_access_key", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        return None if value == "" else value  # compose passes `${VAR:-}` as an empty string
+
+    @field_validator("storage_url")
+    @classmethod
+    def _valid_storage_url(cls, url: str | None) -> str | None:
+        if url and not re.fullmatch(r"s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/[^/].*)?/?", url):
+            raise ValueError("must be s3://bucket or s3://bucket/prefix (bucket: 3-63 lowercase letters, digits, "
+                             "'.', '-')")
+        return url
+
+    @property
+    def storage_location(self) -> tuple[str, str]:
+        """STORAGE_URL's bucket, and its prefix ending in '/' (or empty)."""
+        assert self.storage_url
+        bucket, _, prefix = self.storage_url.removeprefix("s3://").partition("/")
+        prefix = prefix.strip("/")
+        return bucket, f"{prefix}/" if prefix else ""
 
     @field_validator("number_pattern")
     @classmethod
@@ -112,10 +148,6 @@ class Settings(BaseSettings):
         if self.ratelimit_storage_url:
             return self.ratelimit_storage_url
         return self.broker if self.broker.startswith(("redis://", "rediss://")) else "memory://"
-
-    @property
-    def pdf_dir(self) -> Path:
-        return self.home / "pdf"
 
     @property
     def keys_dir(self) -> Path:

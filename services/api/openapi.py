@@ -83,6 +83,14 @@ PROBLEMS = {
 }
 
 
+def presigned(path: dict[str, Any]) -> dict[str, Any]:
+    """A PDF download that may answer 302 to a short-lived presigned URL (STORAGE_PRESIGNED_DOWNLOADS=true)."""
+    path["get"]["responses"]["302"] = {
+        "description": "Dengan STORAGE_PRESIGNED_DOWNLOADS: PDF diunduh dari penyimpanan objek, URL berlaku singkat",
+        "headers": {"Location": _header("URL bertanda tangan ke PDF di penyimpanan objek")}}
+    return path
+
+
 def ok(description: str, content: dict[str, Any], **extra: Any) -> dict[str, Any]:
     return {"description": description, "content": content, **extra}
 
@@ -178,10 +186,10 @@ def letter_paths(catalog: Catalog, components: dict[str, Any]) -> dict[str, Any]
         "/api/v1/letters": {"post": submit, "get": listing},
         "/api/v1/letters/{letter_id}": one("get", "get_letter", "letters", "Satu surat dengan riwayatnya",
                                            ok("Surat", LETTER), "401 404 429"),
-        "/api/v1/letters/{letter_id}/draft.pdf": one("get", "get_draft_pdf", "letters", "Konsep PDF",
-                                                     ok("PDF konsep", PDF), "401 404 409 429"),
-        "/api/v1/letters/{letter_id}/pdf": one("get", "get_letter_pdf", "letters", "PDF bertanda tangan",
-                                               ok("PDF surat", PDF), "401 404 409 429"),
+        "/api/v1/letters/{letter_id}/draft.pdf": presigned(one("get", "get_draft_pdf", "letters", "Konsep PDF",
+                                                               ok("PDF konsep", PDF), "401 404 409 429")),
+        "/api/v1/letters/{letter_id}/pdf": presigned(one("get", "get_letter_pdf", "letters", "PDF bertanda tangan",
+                                                         ok("PDF surat", PDF), "401 404 409 429")),
         "/api/v1/letters/{letter_id}/approve": one("post", "approve_letter", "officials", "Setujui konsep (petugas)",
                                                    ok("Disetujui", LETTER), action + " 400 413 422",
                                                    requestBody=APPROVAL_BODY),

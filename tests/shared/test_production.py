@@ -18,6 +18,7 @@ from cryptography.x509.oid import NameOID
 
 from shared.config import Settings
 from shared.letters.signing.keys import ensure_village_key
+from shared.letters.signing.shared_keys import DEVELOPMENT_KEY_SECRET
 from shared.production import production_problems
 from tests.conftest import ROOT, free_port
 
@@ -56,7 +57,10 @@ def real_p12(tmp_path: Path) -> Path:
 
 def test_a_fully_configured_deployment_has_no_problem(tmp_path: Path, real_p12: Path) -> None:
     settings = production(tmp_path, signing_keys={"Ds.Cjk": {"pkcs12": real_p12, "password": PASSWORD}})
-    assert production_problems(settings, ["Ds.Cjk"]) == []
+    assert production_problems(settings, ["Ds.Cjk"]) == []  # no KEY_ENCRYPTION_SECRET: production opens no dev key
+    strong = production(tmp_path, signing_keys={"Ds.Cjk": {"pkcs12": real_p12, "password": PASSWORD}},
+                        key_encryption_secret="x4Lq9-ZfT2m8VwRk0pN7sY3cUe6hJbGa")
+    assert production_problems(strong, ["Ds.Cjk"]) == []
 
 
 def test_the_development_defaults_are_each_named(tmp_path: Path) -> None:
@@ -76,6 +80,9 @@ def test_the_development_defaults_are_each_named(tmp_path: Path) -> None:
     ({"public_base_url": "http://cijengkol.desa.id"}, "PUBLIC_BASE_URL must start with https://"),
     ({"secret_key": "changeme"}, "SECRET_KEY is a placeholder"),
     ({"secret_key": "short-but-not-a-placeholder"}, "SECRET_KEY is shorter than 32"),
+    ({"key_encryption_secret": "changeme"}, "KEY_ENCRYPTION_SECRET is a placeholder"),
+    ({"key_encryption_secret": DEVELOPMENT_KEY_SECRET}, "KEY_ENCRYPTION_SECRET is a placeholder"),
+    ({"key_encryption_secret": "s3cret-but-short"}, "KEY_ENCRYPTION_SECRET is shorter than 32"),
 ])
 def test_each_unsafe_setting_is_named(tmp_path: Path, real_p12: Path, values: dict[str, str], expected: str) -> None:
     keys = {"Ds.Cjk": {"pkcs12": real_p12, "password": PASSWORD}}

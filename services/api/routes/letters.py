@@ -17,7 +17,7 @@ from shared.letters.workflow import lifecycle
 from shared.letters.workflow.idempotency import HEADER, parse_key, submit_once
 from shared.letters.workflow.states import NEXT_STEP, Step
 from shared.models import LetterStatus
-from shared.storage import LetterFiles
+from shared.storage import LetterFiles, letter_key, open_store
 
 log = logging.getLogger(__name__)
 bp = Blueprint("letters", __name__, url_prefix="/api/v1/letters")
@@ -69,10 +69,18 @@ def show(letter_id: uuid.UUID):
 
 
 def _pdf_response(letter_id: uuid.UUID, kind: str, filename: str) -> Response:
-    data = LetterFiles(settings()).read(letter_id, kind)
-    if data is None:
+    """The stored PDF streamed through the API, or 302 to a short-lived presigned URL of the object store."""
+    store, key = open_store(settings()), letter_key(letter_id, kind)
+    url = store.download_url(key, filename=filename, content_type="application/pdf")
+    if url is not None:
+        moved = Response(status=302, headers={"Location": url, "Cache-Control": "no-store"})
+        return moved
+    found = store.stream(key)
+    if found is None:
         raise NotFound("berkas PDF tidak ditemukan")
-    response = Response(data, mimetype="application/pdf")
+    chunks, length = found
+    response = Response(chunks, mimetype="application/pdf", direct_passthrough=True)
+    response.headers["Content-Length"] = str(length)
     response.headers["Content-Disposition"] = f'inline; filename="{filename}"'
     return response
 

@@ -1,48 +1,28 @@
-"""Where attachments' bytes live: the two storage calls, and nothing else touches the files.
+"""Where attachments' bytes live: the two storage calls, and nothing else touches the stored files.
 
-SURATDESA_HOME/attachments/<letter hex[:2]>/<letter hex>/<attachment hex>: named by ids only, never by a NIK or
-the uploaded name. Written like the PDFs (shared/storage.py): a temporary file, fsynced, renamed into place, then
-the directories fsynced, so a reader never sees half a file and a power cut after success loses nothing.
+Key `attachments/<letter hex[:2]>/<letter hex>/<attachment hex>` in the deployment's store (shared.storage: files
+under SURATDESA_HOME, or the S3 bucket): named by ids only, never by a NIK or the uploaded name, and written once,
+as PDFs are (an attachment id is new for every upload).
 """
 
 from __future__ import annotations
 
-import os
-import tempfile
 import uuid
-from pathlib import Path
 
 from shared.config import Settings
+from shared.storage import open_store
 
 
-def _path(settings: Settings, letter_id: uuid.UUID, attachment_id: uuid.UUID) -> Path:
-    return settings.home / "attachments" / letter_id.hex[:2] / letter_id.hex / attachment_id.hex
+def attachment_key(letter_id: uuid.UUID, attachment_id: uuid.UUID) -> str:
+    """The stored name of one attachment of a letter."""
+    return f"attachments/{letter_id.hex[:2]}/{letter_id.hex}/{attachment_id.hex}"
 
 
 def store_attachment(settings: Settings, letter_id: uuid.UUID, attachment_id: uuid.UUID, data: bytes) -> None:
-    """Write an attachment's bytes atomically; on disk once this returns."""
-    target = _path(settings, letter_id, attachment_id)
-    created = [parent for parent in (target.parent, target.parent.parent, target.parent.parent.parent)
-               if not parent.exists()]
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temp, target)
-    finally:
-        Path(temp).unlink(missing_ok=True)
-    for directory in (target.parent, *(new.parent for new in created)):
-        descriptor = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
-        try:
-            os.fsync(descriptor)
-        finally:
-            os.close(descriptor)
+    """Store an attachment's bytes; stored in full (never half a file) once this returns."""
+    open_store(settings).put_once(attachment_key(letter_id, attachment_id), data)
 
 
 def read_attachment(settings: Settings, letter_id: uuid.UUID, attachment_id: uuid.UUID) -> bytes | None:
     """An attachment's bytes, or None if none is stored under these ids."""
-    target = _path(settings, letter_id, attachment_id)
-    return target.read_bytes() if target.is_file() else None
+    return open_store(settings).get(attachment_key(letter_id, attachment_id))

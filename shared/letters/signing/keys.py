@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import shutil
@@ -46,26 +47,66 @@ def village_folder(village_code: str) -> str:
     return village_code
 
 
-def ensure_dev_ca(keys_dir: Path) -> None:
-    """Create the deployment's development CA under keys_dir/ca unless one exists."""
-    target = keys_dir / "ca"
-    if target.exists():
-        return
+CA_FILES = ("ca.key.pem", "ca.cert.pem")
+SIGNER_FILES = ("signer.key.pem", "signer.cert.pem")
+
+
+def ca_folder(keys_dir: Path) -> Path:
+    """Where the development CA's key and certificate live under keys_dir."""
+    return keys_dir / "ca"
+
+
+def village_key_folder(keys_dir: Path, village_code: str) -> Path:
+    """Where a village's development key and certificate live under keys_dir."""
+    return keys_dir / "villages" / village_folder(village_code)
+
+
+def new_dev_ca() -> dict[str, bytes]:
+    """A new development CA: its key and self-signed certificate as PEM files (CA_FILES)."""
     key = ec.generate_private_key(ec.SECP256R1())
-    _publish(target, {"ca.key.pem": _key_pem(key), "ca.cert.pem": _cert_pem(_ca_certificate(key))})
+    return {"ca.key.pem": _key_pem(key), "ca.cert.pem": _cert_pem(_ca_certificate(key))}
 
 
-def ensure_village_key(keys_dir: Path, *, village_code: str, village_name: str, signer_position: str) -> None:
-    """Create a village's development key and certificate (issued by the dev CA) unless they exist."""
-    target = keys_dir / "villages" / village_folder(village_code)
-    if target.exists():
-        return
-    ensure_dev_ca(keys_dir)
+def new_village_key(keys_dir: Path, *, village_name: str, signer_position: str) -> dict[str, bytes]:
+    """A new development key for a village with its certificate, issued by the CA under keys_dir (SIGNER_FILES)."""
     ca_key, ca_cert = _read_dev_ca(keys_dir)
     key = ec.generate_private_key(ec.SECP256R1())
     subject = _name(signer_position, village_name, DEV_SIGNER_UNIT)
     cert = _signer_certificate(key.public_key(), subject, ca_key, ca_cert)
-    _publish(target, {"signer.key.pem": _key_pem(key), "signer.cert.pem": _cert_pem(cert)})
+    return {"signer.key.pem": _key_pem(key), "signer.cert.pem": _cert_pem(cert)}
+
+
+def read_key_files(folder: Path, names: Sequence[str]) -> dict[str, bytes] | None:
+    """The named files of a key folder, or None unless every one is there."""
+    if not all((folder / name).is_file() for name in names):
+        return None
+    return {name: (folder / name).read_bytes() for name in names}
+
+
+def install_key_files(target: Path, files: dict[str, bytes]) -> None:
+    """Make target hold exactly these files (a copy of the shared key); nothing is written when it does."""
+    if read_key_files(target, list(files)) == files:
+        return
+    if target.exists():  # another key than the shared one (made on this host before it shared): set aside
+        with contextlib.suppress(FileNotFoundError):  # another process of this host set it aside first
+            os.rename(target, target.with_name(f".{target.name}.replaced-{os.getpid()}-{os.urandom(4).hex()}"))
+    _publish(target, files)
+
+
+def ensure_dev_ca(keys_dir: Path) -> None:
+    """Create the deployment's development CA under keys_dir/ca unless one exists."""
+    target = ca_folder(keys_dir)
+    if not target.exists():
+        _publish(target, new_dev_ca())
+
+
+def ensure_village_key(keys_dir: Path, *, village_code: str, village_name: str, signer_position: str) -> None:
+    """Create a village's development key and certificate (issued by the dev CA) unless they exist."""
+    target = village_key_folder(keys_dir, village_code)
+    if target.exists():
+        return
+    ensure_dev_ca(keys_dir)
+    _publish(target, new_village_key(keys_dir, village_name=village_name, signer_position=signer_position))
 
 
 def load_signer(

@@ -10,6 +10,8 @@ from datetime import datetime
 from io import BytesIO
 from typing import Any
 
+from asn1crypto import pem as asn1_pem
+from asn1crypto import x509 as asn1_x509
 from pyhanko.pdf_utils.reader import PdfFileReader
 from sqlmodel import Session, col, select
 
@@ -20,6 +22,7 @@ from shared.letters.documents.rendering import format_indonesian_date
 from shared.letters.intake.catalog import load_catalog
 from shared.letters.intake.nik import mask_nik
 from shared.letters.signing.keys import is_development_certificate, trust_roots
+from shared.letters.signing.provisioning import development_ca_certificate
 from shared.letters.signing.signatures import SignatureCheck, validate_signed_pdf
 from shared.models import Letter, LetterStatus, Village, as_utc
 from shared.storage import LetterFiles
@@ -169,8 +172,18 @@ def require_readable_pdf(pdf: bytes, letter: Letter) -> None:
 
 def check_signature(data: bytes, settings: Settings) -> SignatureCheck:
     """The file's signature checked against the deployment's trust roots."""
-    return validate_signed_pdf(data, trust_roots(settings.keys_dir, settings.trusted_ca_files,
-                                                   include_development=not settings.is_production))
+    return validate_signed_pdf(data, deployment_trust_roots(settings))
+
+
+def deployment_trust_roots(settings: Settings) -> list[asn1_x509.Certificate]:
+    """TRUSTED_CA_FILES, and outside production the development CA every host shares (from the database;
+    a keys_dir copy only where the database has none, as in a test that made its keys on disk)."""
+    shared_ca = None if settings.is_production else development_ca_certificate(settings)
+    roots = trust_roots(settings.keys_dir, settings.trusted_ca_files,
+                        include_development=not settings.is_production and shared_ca is None)
+    if shared_ca is not None:
+        roots.append(asn1_x509.Certificate.load(asn1_pem.unarmor(shared_ca)[2]))
+    return roots
 
 
 def check_upload(letter: Letter, data: bytes | None, settings: Settings) -> UploadCheck:

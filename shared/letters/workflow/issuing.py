@@ -24,6 +24,7 @@ from shared.db import get_existing, saved_id
 from shared.letters.documents.compose import signer_for
 from shared.letters.documents.letter_pdf import render_letter
 from shared.letters.intake.catalog import LetterType, load_catalog
+from shared.letters.signing.provisioning import local_village_key
 from shared.letters.signing.signatures import DEFAULT_REASON, VillageSigner, load_signer, sign_pdf
 from shared.letters.workflow.events import record_event
 from shared.letters.workflow.numbering import new_number
@@ -39,6 +40,7 @@ def village_signer(settings: Settings, village: Village) -> VillageSigner:
     """The village's production PKCS#12 key when configured, else its development key."""
     key = settings.signing_keys.get(village.code)
     if key is None:
+        local_village_key(settings, village)  # this host's copy is the shared one (checked once per process)
         return load_signer(settings.keys_dir, village_code=village.code)
     return load_signer(settings.keys_dir, village_code=village.code, pkcs12_path=key.pkcs12,
                        pkcs12_password=key.password.get_secret_value().encode())

@@ -39,7 +39,8 @@ from shared.letters.signing.verification import (
 from shared.letters.workflow.issuing import issue_letter
 from shared.letters.workflow.lifecycle import approve_letter, render_draft, revoke_letter, submit_letter
 from shared.models import Client, Letter, LetterStatus, Role, Village, as_utc
-from shared.storage import LetterFiles
+from shared.storage import LetterFiles, letter_key
+from shared.storage.local import LocalStore
 from shared.villages import demo_village
 from tests.conftest import in_person
 
@@ -248,7 +249,7 @@ def test_the_certificate_kind_is_recorded_at_issuance_not_read_from_the_pdf_per_
     village = session.get(Village, letter.village_id)  # type: ignore[union-attr]
     assert letter is not None and village is not None
     assert letter.signer is not None and letter.signer["development_certificate"] is True
-    LetterFiles(deployment.settings).path(letter.id, "issued").unlink()  # the page no longer reads the file
+    LocalStore(deployment.settings.home).path(letter_key(letter.id, "issued")).unlink()  # the page cannot read it
     assert public_view(letter, village, deployment.settings)["development_certificate"] is True
     letter.signer = {**letter.signer, "development_certificate": False}  # as a BSrE-signed letter records it
     view = public_view(letter, village, deployment.settings)
