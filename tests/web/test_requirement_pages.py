@@ -18,6 +18,7 @@ from shared.letters.attachments.content import MAX_ATTACHMENT_BYTES
 from shared.letters.attachments.files import read_attachment
 from shared.letters.workflow.events import letter_events
 from shared.models import Attachment, Letter
+from tests.api.test_attachments_api import padded_pdf
 from tests.scans import SECRET_TEXT, broken_pdf, image_metadata, kk_scan_png, ktp_photo, one_page_pdf
 from tests.web.conftest import Browser, Pages
 
@@ -98,6 +99,9 @@ def test_refused_files_are_named_beside_the_file_field_in_indonesian(pages: Page
     unknown = upload(post, letter_id, "akta", one_page_pdf(), "x.pdf").get_data(as_text=True)
     assert re.search(r'id="lampiran-jenis-galat">Jenis dokumen bukan syarat', unknown)
     assert stored(pages, letter_id) == []
+    exactly = upload(post, letter_id, "pengantar_rt", padded_pdf(MAX_ATTACHMENT_BYTES), "rt.pdf")  # over the 1 MB
+    assert "Surat pengantar dari Ketua RT/RW dilampirkan." in exactly.get_data(as_text=True)  # of other forms
+    assert [row.size for row, _ in stored(pages, letter_id)] == [MAX_ATTACHMENT_BYTES]
 
 
 def test_another_post_finds_nothing_and_an_official_cannot_upload(pages: Pages) -> None:
