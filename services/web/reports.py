@@ -48,13 +48,15 @@ def _report(year: int) -> LetterReport:
 
 
 def span(seconds: float | None) -> str:
-    """A duration as people say it: "2 hari 3 jam", "45 menit", "-" when no letter went through the step."""
+    """A duration as people say it: "2 hari 3 jam", "45 menit", "12 detik"; "-" when no letter went through the step."""
     if seconds is None:
         return "-"
+    if seconds < 60:
+        return f"{int(seconds)} detik"
     minutes = round(seconds / 60)
     days, hours, minutes = minutes // 1440, minutes % 1440 // 60, minutes % 60
     parts = [f"{n} {unit}" for n, unit in ((days, "hari"), (hours, "jam"), (minutes, "menit")) if n]
-    return " ".join(parts[:2]) or "kurang dari 1 menit"
+    return " ".join(parts[:2])
 
 
 def per_type_rows(report: LetterReport) -> list[tuple[str, list[int], int, int]]:

@@ -8,6 +8,7 @@ import re
 
 from openpyxl import load_workbook
 
+from services.web.reports import span
 from shared.db import session_scope
 from shared.models import Letter, Village
 from shared.villages import village_today
@@ -66,3 +67,8 @@ def test_posts_may_not_see_reports_and_a_bad_year_is_named_beside_its_field(page
         assert re.search(r'id="tahun-galat">[^<]+', answer.get_data(as_text=True)), bad
     assert official.get("/petugas/laporan/grafik/pie.svg?tahun=2026").status_code == 404
     assert official.get("/petugas/laporan/agenda.docx?tahun=2026").status_code == 404
+
+
+def test_durations_are_written_as_people_say_them() -> None:
+    assert [span(s) for s in (None, 11.5, 59.9, 60, 3720, 90000)] == [
+        "-", "11 detik", "59 detik", "1 menit", "1 jam 2 menit", "1 hari 1 jam"]
