@@ -12,6 +12,7 @@ import segno
 from flask import Blueprint, Response, abort, render_template, request
 
 from services.api.context import db_session, settings
+from services.web.attachments import may_upload, requirement_rows
 from services.web.labels import event_label, local_time, status_label
 from services.web.request_form import APPLICANT, PERSON, SEX
 from services.web.session import signed_in, staff
@@ -87,10 +88,13 @@ def show(letter_id: uuid.UUID):
     official = staff().is_official
     events = [event_view(e, official=official) for e in letter_events(session, letter.id)]
     has_draft = LetterFiles(settings()).exists(letter.id, "draft")
+    requirements = requirement_rows(letter, letter_type)
     return render_template(
         "web/letter.html", letter=letter, title=letter_type.title if letter_type else letter.type,
         status=status_label(letter.status), applicant=applicant_rows(letter.applicant),
         fields=field_rows(letter_type, letter.fields), official=official, has_draft=has_draft,
+        requirements=requirements, missing=[(r.kind, r.label) for r in requirements if not r.attached],
+        may_upload=may_upload(letter),
         history=[(local_time(e.at, village), event_label(e.type), e.actor, getattr(e, "reason", None))
                  for e in events],
         submitted_at=local_time(letter.created_at, village),

@@ -13,7 +13,8 @@ from pydantic import ValidationError
 from services.api.context import db_session, settings, task_queue
 from services.web.labels import status_label
 from services.web.session import signed_in, staff
-from shared.errors import DomainError
+from shared.errors import DomainError, ValidationFailed
+from shared.letters.attachments.requirements import missing_by_letter
 from shared.letters.intake.catalog import load_catalog
 from shared.letters.intake.schemas import ActionReason, field_errors
 from shared.letters.workflow import lifecycle
@@ -38,7 +39,9 @@ def inbox():
     waiting, _ = lifecycle.list_letters(session=session, client=official, status=LetterStatus.AWAITING_APPROVAL,
                                         limit=INBOX)
     failed, _ = lifecycle.list_letters(session=session, client=official, status=LetterStatus.FAILED, limit=INBOX)
-    return render_template("web/inbox.html", waiting=list(reversed(waiting)), failed=failed, titles=_titles())
+    missing = missing_by_letter(session, waiting, load_catalog(settings().templates_dir))
+    return render_template("web/inbox.html", waiting=list(reversed(waiting)), failed=failed, titles=_titles(),
+                           missing={letter_id: len(documents) for letter_id, documents in missing.items()})
 
 
 def _approve(letter_id: uuid.UUID, checked_in_person: list[str] | None = None) -> Letter:
@@ -53,9 +56,26 @@ def _approve(letter_id: uuid.UUID, checked_in_person: list[str] | None = None) -
 @signed_in(Role.OFFICIAL)
 def approve(letter_id: uuid.UUID):
     """Approve one draft; the worker then numbers, signs and issues it."""
-    _approve(letter_id, request.form.getlist("checked_in_person"))
+    try:
+        _approve(letter_id, request.form.getlist("checked_in_person")[:INBOX])
+    except ValidationFailed as error:  # a missing document not ticked: said beside the checkboxes
+        db_session().rollback()
+        flash(error.detail, "field:checked_in_person")
+        return redirect(url_for("web.letters.show", letter_id=letter_id), code=303)
     flash("Surat disetujui; surat sedang diterbitkan.")
     return redirect(url_for("web.office.inbox"), code=303)
+
+
+def _unconfirmed(letter_id: uuid.UUID) -> str | None:
+    """Why a letter cannot be approved in bulk (documents missing, which only its page can confirm), or None."""
+    letter = lifecycle.visible_letter(db_session(), staff().client, letter_id)
+    missing = missing_by_letter(db_session(), [letter], load_catalog(settings().templates_dir))[letter.id]
+    if not missing or letter.status != LetterStatus.AWAITING_APPROVAL:
+        return None
+    title = _titles().get(letter.type, letter.type)
+    return (f"{title} untuk {letter.applicant.get('name', '')}: belum dilampirkan "
+            f"{'; '.join(document.label for document in missing)}. Buka suratnya untuk menyatakan dokumen diperiksa "
+            "langsung.")
 
 
 @bp.post("/setujui")
@@ -65,6 +85,9 @@ def approve_selected():
     approved, refused = 0, []
     for raw in request.form.getlist("letter_id")[:INBOX]:
         try:
+            if reason := _unconfirmed(uuid.UUID(raw)):
+                refused.append(reason)
+                continue
             _approve(uuid.UUID(raw))
             approved += 1
         except (ValueError, DomainError) as error:

@@ -84,7 +84,7 @@ def staff() -> Staff:
 
 def _page_headers(response: Response) -> Response:
     if request.endpoint != "web.static":
-        response.headers["Content-Security-Policy"] = PAGE_CSP
+        response.headers.setdefault("Content-Security-Policy", PAGE_CSP)  # a chart's SVG sets a stricter one
         response.headers["Cache-Control"] = "no-store"  # pages show NIKs and are per person
         response.vary.add("Cookie")
     return response

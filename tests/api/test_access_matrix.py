@@ -104,6 +104,11 @@ PAGES: dict[tuple[str, str], tuple[dict[str, int], str | None]] = {
     ("GET", PAGE + "/tanda-terima"): (everyone(302), "read"),
     ("GET", PAGE + "/surat.pdf"): (everyone(302), "read"),
     ("GET", PAGE + "/konsep.png"): (everyone(302), "read"),
+    ("POST", PAGE + "/lampiran"): (everyone(400), "read"),
+    ("GET", PAGE + "/lampiran/<uuid:attachment_id>"): (everyone(302), "read"),
+    ("GET", "/petugas/laporan"): (everyone(302), None),
+    ("GET", "/petugas/laporan/grafik/<name>.svg"): (everyone(302), None),
+    ("GET", "/petugas/laporan/agenda.<file_format>"): (everyone(302), None),
     ("GET", "/s/<code>"): (everyone(404), None),  # an unknown tracking code
 }
 MATRIX.update(PAGES)
@@ -137,7 +142,7 @@ def request_for(world: World, method: str, rule: str, letter: str | None) -> dic
     path = path.replace("<code>", "sktm").replace("<path:filename>", "pages.css")
     for name, value in world.webhooks.items():
         path = path.replace(f"<uuid:{name}>", value)
-    path = path.replace("<name>", "by-type-and-month")
+    path = path.replace("<name>", "by-type-and-month").replace("<file_format>", "xlsx")
     if rule.startswith(("/api/v1/register", "/api/v1/reports")):
         path += "?year=2026"
     kwargs: dict[str, Any] = {"method": method, "path": path}

@@ -62,8 +62,14 @@ def check_page(page: Page, name: str) -> None:
     assert violations == [], (name, violations)
 
 
+def is_image(url: str) -> bool:
+    """A draft preview or a report chart: what the page budget leaves out."""
+    return url.endswith("/konsep.png") or "/laporan/grafik/" in url
+
+
 def slow_load(browser: Browser, url: str, storage_state: Any = None) -> tuple[float, int]:
-    """(load time in ms, bytes transferred apart from draft previews) of url over the slow connection, cold."""
+    """(load time in ms, bytes transferred apart from images: draft previews and report charts) of url over the slow
+    connection, cold."""
     context = browser.new_context(storage_state=storage_state)
     try:
         page = context.new_page()
@@ -78,7 +84,7 @@ def slow_load(browser: Browser, url: str, storage_state: Any = None) -> tuple[fl
         page.goto(url, wait_until="load")
         elapsed = page.evaluate("performance.getEntriesByType('navigation')[0].loadEventEnd")
         page.wait_for_timeout(100)  # the last loadingFinished events arrive just after load
-        counted = sum(size for request, size in sizes.items() if not urls.get(request, "").endswith("/konsep.png"))
+        counted = sum(size for request, size in sizes.items() if not is_image(urls.get(request, "")))
         return float(elapsed), int(counted)
     finally:
         context.close()

@@ -141,6 +141,8 @@ def test_the_whole_path_in_a_real_browser(web_stack: Stack, browser: Browser, tm
     office.wait_for_load_state("load")  # images included
     assert preview.evaluate("img => img.complete && img.naturalWidth") == 900
     check_page(office, "letter-awaiting")
+    for document in ("KTP-el pemohon", "Kartu Keluarga (KK)", "Surat pengantar dari Ketua RT/RW"):
+        office.get_by_label(document, exact=True).check()  # nothing attached: each seen in person
     office.get_by_role("button", name="Setujui", exact=True).click()
     expect(office.locator(".flash")).to_contain_text("disetujui")
 
@@ -176,12 +178,17 @@ def test_the_whole_path_in_a_real_browser(web_stack: Stack, browser: Browser, tm
     expect(office.locator("h1")).to_have_text("Surat Keterangan Tidak Mampu")
     check_page(office, "letter-issued")
     assert "official:kasi-pelayanan" in office.locator(".history").inner_text()
+    letter_url = office.url
+    office.get_by_role("link", name="Laporan").click()
+    expect(office.locator("#ringkasan ~ div td").nth(1)).to_have_text("1")  # the one letter issued
+    check_page(office, "reports")
 
     slow = {"sign-in": (base + "/", None), "post-list": (base + "/pos", post_context.storage_state()),
             "request-form": (base + "/pos/ajukan/sktm", post_context.storage_state()),
             "receipt": (receipt_url, post_context.storage_state()),
             "inbox": (base + "/petugas", official_context.storage_state()),
-            "letter": (office.url, official_context.storage_state()),
+            "letter": (letter_url, official_context.storage_state()),
+            "reports": (base + "/petugas/laporan", official_context.storage_state()),
             "tracking": (tracking_url, None), "verification": (verification_url, None)}
     measured = {name: slow_load(browser, url, state) for name, (url, state) in slow.items()}
     artifact("slow-connection.json").write_text(json.dumps(

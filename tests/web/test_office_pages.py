@@ -13,6 +13,7 @@ from shared.db import session_scope
 from shared.letters.workflow.events import letter_events
 from shared.models import Letter
 from tests.web.conftest import Pages
+from tests.web.test_requirement_pages import attach_everything
 
 
 def letter_row(pages: Pages, letter_id: uuid.UUID) -> Letter:
@@ -49,8 +50,9 @@ def test_the_inbox_lists_drafts_and_the_letter_shows_its_draft_as_an_image(pages
 def test_approving_in_the_page_records_the_person_and_asks_for_the_issue(pages: Pages) -> None:
     letter_id = pages.letter()
     official = pages.browser("petugas")
-    official.get(f"/surat/{letter_id}")
-    assert official.post(f"/petugas/surat/{letter_id}/setujui").status_code == 303
+    page = official.get(f"/surat/{letter_id}").get_data(as_text=True)
+    ticked = re.findall(r'name="checked_in_person" value="([a-z_]+)"', page)  # nothing attached: all three
+    assert official.post(f"/petugas/surat/{letter_id}/setujui", {"checked_in_person": ticked}).status_code == 303
     assert letter_row(pages, letter_id).status == "approved"
     assert actors(pages, letter_id)[-1] == ("approved", "official:petugas")
     again = official.post(f"/petugas/surat/{letter_id}/setujui")
@@ -59,6 +61,8 @@ def test_approving_in_the_page_records_the_person_and_asks_for_the_issue(pages: 
 
 def test_several_selected_letters_are_approved_at_once(pages: Pages) -> None:
     first, second, untouched = (pages.letter(name=n) for n in ("Ujang Satu", "Ujang Dua", "Ujang Tiga"))
+    for letter_id in (first, second, untouched):
+        attach_everything(pages, letter_id)
     official = pages.browser("petugas")
     official.get("/petugas")
     answer = official.post("/petugas/setujui", {"letter_id": [str(first), str(second)]}, follow_redirects=True)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+import uuid
+from collections.abc import Collection, Sequence
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from shared.errors import FieldError, ValidationFailed
-from shared.letters.intake.catalog import LetterType, RequiredDocument
+from shared.letters.intake.catalog import Catalog, LetterType, RequiredDocument
 from shared.models import Attachment, Letter
 
 FIELD = "checked_in_person"
@@ -38,3 +39,17 @@ def confirmed_in_person(session: Session, letter: Letter, letter_type: LetterTyp
             f"Syarat belum lengkap: {_named(unconfirmed)}. Lampirkan dokumennya, atau nyatakan bahwa dokumen "
             "asli telah diperiksa langsung.")
     return [document.kind for document in missing]
+
+
+def missing_by_letter(session: Session, letters: Sequence[Letter],
+                      catalog: Catalog) -> dict[uuid.UUID, list[RequiredDocument]]:
+    """missing_documents for many letters at once (one query): an inbox's worth."""
+    attached: dict[uuid.UUID, set[str]] = {letter.id: set() for letter in letters}
+    if attached:
+        rows = session.exec(select(Attachment.letter_id, Attachment.kind)
+                            .where(col(Attachment.letter_id).in_(list(attached))))
+        for letter_id, kind in rows:
+            attached[letter_id].add(kind)
+    types = catalog.types
+    return {letter.id: [r for r in (types[letter.type].requirements if letter.type in types else [])
+                        if r.kind not in attached[letter.id]] for letter in letters}
