@@ -459,12 +459,14 @@ class SeaweedFS:
         config = self.directory / "s3.json"
         config.write_text(json.dumps(identities))
         (self.directory / "data").mkdir()
+        # Every bucket is a collection that grows 7 volumes on its first write: a fixed count of small volumes
+        # (sparse files of at most 64 MB) leaves room for the session's buckets whatever the disk's free space.
         overrides = {"-dir": str(self.directory / "data"), "-s3.port": str(ports[0]), "-s3.config": str(config),
-                     "-master.volumeSizeLimitMB": "64"}
+                     "-master.volumeSizeLimitMB": "64", "-volume.max": "1000"}
         with open(self.directory / "weed.log", "ab") as log:
             self.process = subprocess.Popen(
                 [weed_binary(), *seaweedfs_flags(overrides), f"-master.port={ports[1]}", f"-volume.port={ports[2]}",
-                 f"-filer.port={ports[3]}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1", "-volume.max=50"],
+                 f"-filer.port={ports[3]}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1"],
                 stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.monotonic() + 60
         probe = self.settings("probe-bucket")

@@ -105,6 +105,7 @@ def pdfsig_trusted(pdf: bytes, nssdir: str, directory: Path, name: str) -> str:
                           timeout=60).stdout
 
 
+@pytest.mark.timeout(900)  # about 100 s on a quiet machine; 200 letters through five hosts on two cores
 def test_letters_go_through_five_hosts_and_verify_on_either_api(cluster: Cluster, seaweedfs: SeaweedFS,
                                                                  tmp_path: Path) -> None:
     types = cluster.request("api-1", "GET", "/api/v1/letter-types", cluster.post_token).json()
