@@ -23,7 +23,7 @@ from shared.config import Settings
 from shared.db import get_engine, session_scope
 from shared.letters.signing.provisioning import ensure_village_keys
 from shared.models import Role
-from tests.conftest import SeaweedFS
+from tests.conftest import SeaweedFS, approval
 from tests.multihost import Cluster, running_cluster
 
 HOUR = 3600.0
@@ -101,7 +101,7 @@ def run_hour(cluster: Cluster, villages: list[Village], plan: list[tuple[float, 
 
     def approve(letter_id: str) -> None:
         answer = cluster.request(apis[hash(letter_id) % len(apis)], "POST", f"/api/v1/letters/{letter_id}/approve",
-                                 owner[letter_id].official)
+                                 owner[letter_id].official, json=approval("sktm"))
         if answer.status_code != 200:
             raise RuntimeError(f"approve answered {answer.status_code}: {answer.text[:300]}")
 

@@ -20,7 +20,7 @@ import psycopg
 import pytest
 
 from shared.storage.s3 import S3Store
-from tests.conftest import SeaweedFS, _tool
+from tests.conftest import SeaweedFS, _tool, approval
 from tests.multihost import Cluster, running_cluster
 
 # The 200 letters take about a minute here (2 cores); MULTIHOST_LETTERS runs fewer or more.
@@ -65,7 +65,8 @@ def approve_as_drafts_appear(cluster: Cluster, taken_by: dict[str, str], timeout
             ready = [str(row[0]) for row in conn.execute(
                 "SELECT id FROM letter WHERE status = 'awaiting_approval'").fetchall()]
             answers = pool.map(lambda i: cluster.request(other(taken_by[i]), "POST", f"/api/v1/letters/{i}/approve",
-                                                         cluster.official_token), [i for i in ready if i in pending])
+                                                         cluster.official_token, json=approval()),
+                               [i for i in ready if i in pending])
             for answer in answers:
                 assert answer.status_code == 200, answer.text
                 pending.discard(answer.json()["id"])
