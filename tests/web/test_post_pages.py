@@ -73,6 +73,16 @@ def test_the_form_submits_every_example_as_the_api_would(pages: Pages) -> None:
             assert [e.actor for e in letter_events(session, letter.id)] == ["post:pos-a"]
 
 
+def test_the_form_lists_the_documents_the_letter_type_requires(pages: Pages) -> None:
+    """A post sees what to bring before it sends the request (the letter page then takes the scans)."""
+    html = pages.browser("pos-a").get("/pos/ajukan/kelahiran").get_data(as_text=True)
+    section = html[html.index('id="syarat"'):html.index("</section>", html.index('id="syarat"'))]
+    for label in ("KTP-el pelapor", "Kartu Keluarga (KK)",
+                  "Surat keterangan lahir dari bidan, puskesmas atau rumah sakit",
+                  "Buku nikah atau akta perkawinan orang tua"):
+        assert f"<li>{label}</li>" in section, section
+
+
 def test_a_bad_nik_is_named_beside_its_field_and_the_typed_values_stay(pages: Pages) -> None:
     browser = pages.browser("pos-a")
     data = form_data(pages.example())
