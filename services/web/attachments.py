@@ -14,7 +14,12 @@ from werkzeug.wrappers import Response as Redirect
 from services.api.context import db_session, settings
 from services.web.session import signed_in, staff
 from shared.errors import ValidationFailed
-from shared.letters.attachments.content import EXTENSIONS, MAX_ATTACHMENT_BYTES, FileTooLarge
+from shared.letters.attachments.content import (
+    EXTENSIONS,
+    MAX_ATTACHMENT_BYTES,
+    UPLOAD_BODY_BYTES,
+    FileTooLarge,
+)
 from shared.letters.attachments.documents import (
     OPEN_STATUSES,
     AttachmentView,
@@ -27,14 +32,13 @@ from shared.models import Letter, Role
 
 log = logging.getLogger(__name__)
 bp = Blueprint("attachments", __name__, url_prefix="/surat/<uuid:letter_id>/lampiran")
-MULTIPART_OVERHEAD = 64 * 1024  # boundaries, part headers, `kind` and the CSRF token around a 2 MB file
 
 
 @bp.url_value_preprocessor
 def _room_for_uploads(endpoint: str | None, _values: object) -> None:
     # Runs before every before_request (the pages' CSRF check reads the form): the 2 MB file fits, not only 1 MB.
     if endpoint == "web.attachments.upload" and request.method == "POST":
-        request.max_content_length = MAX_ATTACHMENT_BYTES + MULTIPART_OVERHEAD
+        request.max_content_length = UPLOAD_BODY_BYTES
 
 
 def _back(letter_id: uuid.UUID) -> Redirect:

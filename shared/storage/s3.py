@@ -59,13 +59,19 @@ class S3Store:
             raise RuntimeError(f"object {self._name(key)} was refused as existing but cannot be read")
         return stored
 
-    def get(self, key: str) -> bytes | None:
+    def _object(self, key: str) -> Any | None:
+        """GET of the key's object (its body not read yet), or None when it does not exist."""
         try:
-            answer = self.client.get_object(Bucket=self.bucket, Key=self._name(key))
+            return self.client.get_object(Bucket=self.bucket, Key=self._name(key))
         except ClientError as error:
             if _missing(error):
                 return None
             raise
+
+    def get(self, key: str) -> bytes | None:
+        answer = self._object(key)
+        if answer is None:
+            return None
         body: bytes = answer["Body"].read()
         return body
 
@@ -79,12 +85,9 @@ class S3Store:
         return True
 
     def stream(self, key: str) -> tuple[Iterator[bytes], int] | None:
-        try:
-            answer = self.client.get_object(Bucket=self.bucket, Key=self._name(key))
-        except ClientError as error:
-            if _missing(error):
-                return None
-            raise
+        answer = self._object(key)
+        if answer is None:
+            return None
         return _chunks(answer["Body"]), int(answer["ContentLength"])
 
     def keys(self, prefix: str = "") -> Iterator[str]:

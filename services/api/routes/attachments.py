@@ -11,7 +11,12 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from services.api.auth import current_client
 from services.api.context import db_session, settings
 from services.api.problems import problem
-from shared.letters.attachments.content import EXTENSIONS, MAX_ATTACHMENT_BYTES, FileTooLarge
+from shared.letters.attachments.content import (
+    EXTENSIONS,
+    MAX_ATTACHMENT_BYTES,
+    UPLOAD_BODY_BYTES,
+    FileTooLarge,
+)
 from shared.letters.attachments.documents import (
     add_attachment,
     attachment_file,
@@ -21,7 +26,6 @@ from shared.letters.attachments.documents import (
 
 log = logging.getLogger(__name__)
 bp = Blueprint("attachments", __name__, url_prefix="/api/v1/letters/<uuid:letter_id>/attachments")
-MULTIPART_OVERHEAD = 64 * 1024  # boundaries, part headers and the `kind` field around a 2 MB file
 
 
 @bp.before_request
@@ -29,7 +33,7 @@ def _authenticate() -> None:
     """A valid token before any input is read (401 first); uploads may be larger than the API's 1 MB."""
     current_client()
     if request.method == "POST":
-        request.max_content_length = MAX_ATTACHMENT_BYTES + MULTIPART_OVERHEAD
+        request.max_content_length = UPLOAD_BODY_BYTES
 
 
 @bp.errorhandler(RequestEntityTooLarge)

@@ -21,6 +21,9 @@ from shared.errors import FieldError, ValidationFailed
 log = logging.getLogger(__name__)
 
 MAX_ATTACHMENT_BYTES = 2 * 1024 * 1024
+# What an upload's request body may weigh: the file, and its multipart boundaries, part headers and small fields
+# (`kind`, a page's CSRF token) around it. The API's and the pages' upload routes raise their limit to this.
+UPLOAD_BODY_BYTES = MAX_ATTACHMENT_BYTES + 64 * 1024
 MAX_PIXELS = 40_000_000  # a 300 dpi scan of an F4 page is about 10 megapixels; more is a decompression bomb
 JPEG, PNG, PDF = "image/jpeg", "image/png", "application/pdf"
 MAGIC = ((b"\xff\xd8\xff", JPEG), (b"\x89PNG\r\n\x1a\n", PNG), (b"%PDF-", PDF))
