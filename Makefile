@@ -18,14 +18,16 @@ run: install
 	$(BIN)/suratdesa dev
 
 # Test tools from Debian: poppler-utils (pdftotext, pdftoppm, pdfsig), libnss3-tools (certutil, to make pdfsig
-# trust our development CA) and chromium (the pages' browser tests drive /usr/bin/chromium through Playwright;
+# trust our development CA), zbar-tools (zbarimg: a second QR decoder, beside zxing-cpp which also makes the codes)
+# and chromium (the pages' browser tests drive /usr/bin/chromium through Playwright;
 # a browser downloaded by `playwright install` cannot run here). Installed when missing and we are root.
 tools:
-	@command -v pdfsig >/dev/null && command -v certutil >/dev/null && test -x /usr/bin/chromium || { \
+	@command -v pdfsig >/dev/null && command -v certutil >/dev/null && command -v zbarimg >/dev/null && \
+	  test -x /usr/bin/chromium || { \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq poppler-utils libnss3-tools \
-	      chromium) >/dev/null; \
-	  else echo "install poppler-utils, libnss3-tools and chromium to run the tests" >&2; exit 1; fi; }
+	      zbar-tools chromium) >/dev/null; \
+	  else echo "install poppler-utils, libnss3-tools, zbar-tools and chromium to run the tests" >&2; exit 1; fi; }
 
 test: install tools
 	$(BIN)/ruff check shared services tests benchmarks

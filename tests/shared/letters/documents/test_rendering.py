@@ -90,6 +90,14 @@ def test_the_qr_code_keeps_error_correction_m(final_sktm, tmp_path):
         assert [(code.text, code.ec_level) for code in zxingcpp.read_barcodes(image)] == [(VERIFICATION_URL, "M")]
 
 
+def test_the_qr_code_reads_the_same_with_another_decoder(final_sktm, tmp_path):
+    # zxing-cpp makes the code and reads it in the other tests: ZBar, a decoder of its own lineage, must agree,
+    # so the code is standard and not one only its own library reads
+    run("pdftoppm", "-r", "150", "-png", "-singlefile", write_pdf(final_sktm, tmp_path), tmp_path / "page")
+    assert run("zbarimg", "--quiet", "--raw", "-Sdisable", "-Sqrcode.enable", tmp_path / "page.png") \
+        == VERIFICATION_URL + "\n"
+
+
 def test_single_page_letter_has_no_page_footer(final_sktm, tmp_path):
     pdf = write_pdf(final_sktm, tmp_path)
     assert pdfinfo(pdf)["Pages"] == "1"
