@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -48,6 +49,11 @@ IDLE_IN_TRANSACTION_TIMEOUT_MS = 20_000
 POSTGRES_OPTIONS = (f"-c lock_timeout={LOCK_TIMEOUT_MS} "
                     f"-c idle_in_transaction_session_timeout={IDLE_IN_TRANSACTION_TIMEOUT_MS}")
 READ_ONLY = "suratdesa_read_only"  # an execution option: see read_only_bind
+# A pooled PostgreSQL connection is checked with a round trip before use only when it has sat unused this long:
+# a busy worker or API reuses its connections many times a second, and a ping before each use was one more
+# round trip per transaction (about nine per letter). One that sat longer may have been cut (a restarted
+# server, a firewall's idle timeout) and is replaced, unnoticed by the caller, when the ping fails.
+PING_AFTER_IDLE_S = 10.0
 
 
 def _sqlite_begin(conn: Connection) -> None:
@@ -69,8 +75,30 @@ def make_engine(url: str) -> Engine:
         event.listen(engine, "connect", lambda conn, _rec: setattr(conn, "isolation_level", None))
         event.listen(engine, "begin", _sqlite_begin)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5, pool_timeout=5,
-                         connect_args={"connect_timeout": 3, "options": POSTGRES_OPTIONS}, hide_parameters=True)
+    engine = create_engine(url, pool_size=5, max_overflow=5, pool_timeout=5,
+                           connect_args={"connect_timeout": 3, "options": POSTGRES_OPTIONS}, hide_parameters=True)
+    ping_when_idle(engine, PING_AFTER_IDLE_S)
+    return engine
+
+
+def ping_when_idle(engine: Engine, idle_seconds: float) -> None:
+    """Check a pooled connection with a round trip at checkout if it was unused for idle_seconds; a dead one is
+    replaced by a new one (the pool retries on DisconnectionError), so the caller never sees it."""
+    def mark_used(_dbapi: DBAPIConnection, record: ConnectionPoolEntry, *_args: Any) -> None:
+        record.info["used_at"] = time.monotonic()
+
+    def ping_if_idle(dbapi: DBAPIConnection, record: ConnectionPoolEntry, _proxy: Any) -> None:
+        if time.monotonic() - record.info.get("used_at", 0.0) < idle_seconds:
+            return
+        try:
+            engine.dialect.do_ping(dbapi)
+        except Exception as error:  # whatever the driver raises for a cut connection
+            raise exc.DisconnectionError(f"pooled connection failed its ping: {error}") from error
+        record.info["used_at"] = time.monotonic()
+
+    event.listen(engine, "connect", mark_used)  # a new connection needs no ping
+    event.listen(engine, "checkin", mark_used)
+    event.listen(engine, "checkout", ping_if_idle)
 
 
 def get_engine(settings: Settings) -> Engine:

@@ -9,12 +9,13 @@ from collections.abc import Iterator
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import text
+from sqlalchemy import Engine, text
+from sqlalchemy.exc import OperationalError
 from sqlmodel import SQLModel, select
 
 from shared.accounts import create_client, create_village, ensure_demo_village
 from shared.config import Settings
-from shared.db import get_engine, get_existing, saved_id, session_scope, upgrade_schema
+from shared.db import PING_AFTER_IDLE_S, get_engine, get_existing, make_engine, saved_id, session_scope, upgrade_schema
 from shared.letters.workflow.events import chain_problem, letter_events, record_event
 from shared.letters.workflow.numbering import format_number, next_sequence
 from shared.models import Letter, LetterEvent, Role, Village
@@ -169,3 +170,46 @@ def test_sqlite_read_only_sessions_read_beside_the_writer(tmp_path) -> None:
             assert reader.exec(select(Village.code)).all() == ["Ds.Cjk"]
         writer.commit()
     get_engine(settings).dispose()
+
+
+def _pid(engine: Engine) -> int:
+    with engine.connect() as connection:
+        return int(connection.execute(text("SELECT pg_backend_pid()")).scalar_one())
+
+
+def _terminate(url: str, pid: int) -> None:
+    admin = make_engine(url)
+    with admin.connect() as connection:
+        connection.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        connection.commit()
+    admin.dispose()
+
+
+def test_a_pooled_connection_is_pinged_only_after_sitting_idle_and_replaced_if_cut(postgres_url: str,
+                                                                                   monkeypatch) -> None:
+    """Busy connections go without a ping (a round trip each time, nine a letter); an idle one cut meanwhile
+    (a restarted server) fails its ping and is replaced without the caller seeing an error."""
+    engine = make_engine(postgres_url)
+    pings: list[object] = []
+    real_ping = engine.dialect.do_ping
+    monkeypatch.setattr(engine.dialect, "do_ping", lambda dbapi: pings.append(dbapi) or real_ping(dbapi))
+    first = _pid(engine)
+    assert _pid(engine) == first and pings == []  # reused at once: not pinged
+
+    _terminate(postgres_url, first)
+    for record in engine.pool._pool.queue:  # as if it had sat unused for longer than the bound
+        record.info["used_at"] -= PING_AFTER_IDLE_S + 1
+    assert _pid(engine) != first and len(pings) == 1  # pinged, found cut, replaced: no error
+    engine.dispose()
+
+
+def test_a_connection_cut_while_busy_is_not_pinged_and_fails_once_for_the_caller_to_retry(postgres_url: str) -> None:
+    """The other side of the bound: within it nothing checks, so a cut seen by the first statement is an
+    OperationalError, which the API answers with 503 and the worker retries; the pool then starts afresh."""
+    engine = make_engine(postgres_url)
+    first = _pid(engine)
+    _terminate(postgres_url, first)
+    with pytest.raises(OperationalError):
+        _pid(engine)
+    assert _pid(engine) != first
+    engine.dispose()
