@@ -44,14 +44,14 @@ def test_the_draft_step_and_the_issue_step_run_only_the_statements_their_guarant
                            step=issuing.issue_letter) is True
 
     assert work(draft) == [
-        "UPDATE letter", "DELETE attempt_lease", "INSERT attempt_lease",  # the attempt counted, its lease taken
+        "UPDATE letter", "INSERT attempt_lease",  # the attempt counted, its lease taken (an upsert)
         "SELECT letter", "SELECT village",  # [the draft renders, no transaction open]
         "UPDATE letter", "SELECT letter_event", "INSERT letter_event",  # awaiting_approval, its event chained
         "SELECT letter", "SELECT webhook_endpoint, client",  # the outbox's deliveries
         "DELETE attempt_lease",  # the lease released
     ], draft
     assert work(issue) == [
-        "UPDATE letter", "DELETE attempt_lease", "INSERT attempt_lease",
+        "UPDATE letter", "INSERT attempt_lease",
         # the claim: the letter locked (a second claimer waits), the counter advanced, the number checked free
         "SELECT letter FOR UPDATE" if postgres else "SELECT letter", "SELECT village",
         "INSERT letter_counter", "UPDATE letter_counter", "SELECT letter", "UPDATE letter",
