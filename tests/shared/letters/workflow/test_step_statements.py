@@ -54,7 +54,7 @@ def test_the_draft_step_and_the_issue_step_run_only_the_statements_their_guarant
         "UPDATE letter", "INSERT attempt_lease",
         # the claim: the letter locked (a second claimer waits), the counter advanced, the number checked free
         "SELECT letter FOR UPDATE" if postgres else "SELECT letter", "SELECT village",
-        "INSERT letter_counter", "UPDATE letter_counter", "SELECT letter", "UPDATE letter",
+        "INSERT letter_counter", "SELECT letter", "UPDATE letter",
         # [rendered, signed and stored, no transaction open]
         "UPDATE letter", "SELECT letter_event", "INSERT letter_event",  # issued, its event chained
         "SELECT letter", "SELECT webhook_endpoint, client",
