@@ -38,7 +38,7 @@ def shape(statement: str) -> str:
     if verb == "SELECT":
         tables = re.findall(r"\b(?:FROM|JOIN)\s+(\w+)", statement, flags=re.IGNORECASE)
         lock = re.search(r"\bFOR UPDATE(?: OF \w+)?", statement, flags=re.IGNORECASE)
-        return f"SELECT {', '.join(tables)}" + (f" {lock.group(0).upper()}" if lock else "")
+        return f"SELECT {', '.join(tables)}" + (f" {lock.group(0)}" if lock else "")
     target = re.match(r"(?:INSERT INTO|UPDATE|DELETE FROM) (\w+)", statement, flags=re.IGNORECASE)
     return f"{verb} {target.group(1)}" if target else verb
 

@@ -45,7 +45,7 @@ def test_the_draft_step_and_the_issue_step_run_only_the_statements_their_guarant
 
     assert work(draft) == [
         "UPDATE letter", "INSERT attempt_lease",  # the attempt counted, its lease taken (an upsert)
-        "SELECT letter", "SELECT village",  # [the draft renders, no transaction open]
+        "SELECT letter, village",  # [the draft renders, no transaction open]
         "UPDATE letter", "SELECT letter_event", "INSERT letter_event",  # awaiting_approval, its event chained
         "SELECT letter", "SELECT webhook_endpoint, client",  # the outbox's deliveries
         "DELETE attempt_lease",  # the lease released
@@ -53,7 +53,7 @@ def test_the_draft_step_and_the_issue_step_run_only_the_statements_their_guarant
     assert work(issue) == [
         "UPDATE letter", "INSERT attempt_lease",
         # the claim: the letter locked (a second claimer waits), the counter advanced, the number checked free
-        "SELECT letter FOR UPDATE" if postgres else "SELECT letter", "SELECT village",
+        "SELECT letter, village FOR UPDATE OF letter" if postgres else "SELECT letter, village",
         "INSERT letter_counter", "SELECT letter", "UPDATE letter",
         # [rendered, signed and stored, no transaction open]
         "UPDATE letter", "SELECT letter_event", "INSERT letter_event",  # issued, its event chained
