@@ -138,7 +138,7 @@ def mark_issued(session: Session, letter: Letter, *, pdf: bytes, signer: dict[st
         session.rollback()
         return False
     record_event(session, letter_id=letter.id, type="issued", actor="worker",
-                 detail={"number": letter.number, "sha256": digest})
+                 detail={"number": letter.number, "sha256": digest}, letter=letter)
     session.commit()
     log.info("letter %s issued as number %s", letter.id, letter.number)
     return True

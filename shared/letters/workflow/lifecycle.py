@@ -126,7 +126,7 @@ def render_draft(*, session: Session, settings: Settings, letter_id: uuid.UUID,
     if not transition(session, letter.id, source=Status.SUBMITTED, target=Status.AWAITING_APPROVAL):
         session.rollback()
         return False
-    record_event(session, letter_id=letter.id, type="draft_rendered", actor="worker")
+    record_event(session, letter_id=letter.id, type="draft_rendered", actor="worker", letter=letter)
     if approval_required(village, letter.type, letter_type.approval):
         session.commit()
         return Status.AWAITING_APPROVAL

@@ -47,7 +47,7 @@ def test_the_draft_step_and_the_issue_step_run_only_the_statements_their_guarant
         "UPDATE letter", "INSERT attempt_lease",  # the attempt counted, its lease taken (an upsert)
         "SELECT letter, village",  # [the draft renders, no transaction open]
         "UPDATE letter", "SELECT letter_event", "INSERT letter_event",  # awaiting_approval, its event chained
-        "SELECT letter", "SELECT webhook_endpoint, client",  # the outbox's deliveries
+        "SELECT webhook_endpoint, client",  # the outbox's deliveries, for the letter the step holds
         "DELETE attempt_lease",  # the lease released
     ], draft
     assert work(issue) == [
@@ -57,6 +57,6 @@ def test_the_draft_step_and_the_issue_step_run_only_the_statements_their_guarant
         "INSERT letter_counter", "SELECT letter", "UPDATE letter",
         # [rendered, signed and stored, no transaction open]
         "UPDATE letter", "SELECT letter_event", "INSERT letter_event",  # issued, its event chained
-        "SELECT letter", "SELECT webhook_endpoint, client",
+        "SELECT webhook_endpoint, client",
         "DELETE attempt_lease",
     ], issue
