@@ -68,9 +68,10 @@ def add_deliveries(session: Session, *, letter_id: uuid.UUID, event_type: str, a
     if event_type not in LETTER_EVENTS:
         return []
     webhook_event, status = LETTER_EVENTS[event_type]
-    letter = letter or session.get(Letter, letter_id)
     if letter is None:
-        return []
+        letter = session.get(Letter, letter_id)
+        if letter is None:
+            return []
     payload = event_payload(letter, webhook_event, status, at)
     deliveries = [WebhookDelivery(endpoint_id=endpoint.id, letter_id=letter_id, event=webhook_event.value,
                                   payload=payload, status=DeliveryStatus.PENDING.value, next_attempt_at=at,
