@@ -7,17 +7,20 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, Engine, event, exc
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.pool import ConnectionPoolEntry
 from sqlmodel import Session, create_engine
 
-from shared.config import Settings
 from shared.models import Client, Village
+
+if TYPE_CHECKING:  # only named in annotations: shared.config imports numbering, which imports this module
+    from shared.config import Settings
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
@@ -152,6 +155,12 @@ def get_existing(session: Session, model: type[Row], key: Any) -> Row:
     if row is None:
         raise LookupError(f"no {model.__name__} with id {key!r}, although a foreign key refers to it")
     return row
+
+
+def dialect_insert(session: Session, model: type[Any]) -> postgresql.Insert | sqlite.Insert:
+    """An INSERT into model's table in the session's database's own dialect, so that it can say ON CONFLICT."""
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    return dialect.insert(model)
 
 
 def saved_id(row: Village | Client) -> int:

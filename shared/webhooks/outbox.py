@@ -59,14 +59,19 @@ def event_payload(letter: Letter, webhook_event: WebhookEvent, status: LetterSta
             "data": {"id": str(letter.id), "type": letter.type, "status": status.value, "number": number}}
 
 
-def add_deliveries(session: Session, *, letter_id: uuid.UUID, event_type: str, at: datetime) -> list[WebhookDelivery]:
-    """Add a delivery per listening endpoint for a letter event (the caller commits them with the change)."""
+def add_deliveries(session: Session, *, letter_id: uuid.UUID, event_type: str, at: datetime,
+                   letter: Letter | None = None) -> list[WebhookDelivery]:
+    """Add a delivery per listening endpoint for a letter event (the caller commits them with the change).
+
+    letter: the letter as the caller holds it, so it is not read again: only its id, type, village, client and
+    number are used, and no status change alters them."""
     if event_type not in LETTER_EVENTS:
         return []
     webhook_event, status = LETTER_EVENTS[event_type]
-    letter = session.get(Letter, letter_id)
     if letter is None:
-        return []
+        letter = session.get(Letter, letter_id)
+        if letter is None:
+            return []
     payload = event_payload(letter, webhook_event, status, at)
     deliveries = [WebhookDelivery(endpoint_id=endpoint.id, letter_id=letter_id, event=webhook_event.value,
                                   payload=payload, status=DeliveryStatus.PENDING.value, next_attempt_at=at,

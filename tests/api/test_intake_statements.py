@@ -2,48 +2,16 @@
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Any
-
-from sqlalchemy import event
-
 from services.api import create_app
 from shared.accounts import create_client, create_village
 from shared.config import Settings
-from shared.db import get_engine, session_scope
+from shared.db import session_scope
 from shared.letters.intake.catalog import load_catalog
 from shared.letters.intake.validation import example_request
 from shared.models import Role
+from tests.statements import statements, work
 
 SUBMITTED = 202
-
-
-@contextmanager
-def statements(settings: Settings) -> Iterator[list[str]]:
-    """The SQL statements the engine runs inside the block, as their first words and table names."""
-    seen: list[str] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        seen.append(" ".join(statement.split()))
-
-    engine = get_engine(settings)
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
-
-
-def shape(statement: str) -> str:
-    """'SELECT client, village', 'INSERT letter', ...: what a statement does to which tables."""
-    verb = statement.split()[0].upper()
-    if verb == "SELECT":
-        tables = re.findall(r"\b(?:FROM|JOIN)\s+(\w+)", statement, flags=re.IGNORECASE)
-        return f"SELECT {', '.join(tables)}"
-    target = re.match(r"INSERT INTO (\w+)", statement, flags=re.IGNORECASE)
-    return f"INSERT {target.group(1)}" if target else verb
 
 
 def test_a_submission_reads_its_client_and_village_once_and_writes_the_letter_and_its_first_event(
@@ -62,5 +30,4 @@ def test_a_submission_reads_its_client_and_village_once_and_writes_the_letter_an
     with statements(database) as seen:
         response = client.post("/api/v1/letters", json=body, headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == SUBMITTED, response.get_json()
-    work = [shape(statement) for statement in seen if not statement.upper().startswith(("BEGIN", "SELECT 1"))]
-    assert work == ["SELECT client, village", "INSERT letter", "INSERT letter_event"], seen
+    assert work(seen) == ["SELECT client, village", "INSERT letter", "INSERT letter_event"], seen

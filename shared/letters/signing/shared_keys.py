@@ -16,10 +16,10 @@ from pathlib import Path
 from cryptography.fernet import Fernet, InvalidToken
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
 from shared.config import Settings
+from shared.db import dialect_insert
 from shared.letters.signing.keys import install_key_files, read_key_files
 from shared.models import SharedKey, utcnow
 
@@ -84,7 +84,6 @@ def shared_certificate(session: Session, name: str) -> bytes | None:
 def _insert_once(session: Session, row: SharedKey) -> None:
     values = {"name": row.name, "certificate_pem": row.certificate_pem,
               "encrypted_private_key": row.encrypted_private_key, "created_at": utcnow()}
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     # On PostgreSQL a concurrent insert of the same name waits for the other to commit, then does nothing.
-    session.execute(dialect.insert(SharedKey).values(**values).on_conflict_do_nothing(index_elements=["name"]))
+    session.execute(dialect_insert(session, SharedKey).values(**values).on_conflict_do_nothing(index_elements=["name"]))
     session.commit()

@@ -20,7 +20,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from shared.config import Settings
-from shared.db import get_existing, saved_id
+from shared.db import saved_id
 from shared.letters.documents.compose import signer_for
 from shared.letters.documents.letter_pdf import render_letter
 from shared.letters.intake.catalog import LetterType, load_catalog
@@ -81,14 +81,15 @@ def issue_letter(*, session: Session, settings: Settings, letter_id: uuid.UUID, 
 def claim_letter(session: Session, settings: Settings, letter_id: uuid.UUID, *,
                  now: datetime | None = None) -> Claim | None:
     """Step (1): the approved letter with its number and token, taken now and committed unless it had them."""
-    # FOR UPDATE (PostgreSQL; SQLite's writer holds the database) makes a second claimer wait, then see the number
-    query = select(Letter).where(col(Letter.id) == letter_id).with_for_update().execution_options(
-        populate_existing=True)
-    letter = session.exec(query).first()
-    if letter is None or letter.status != Status.APPROVED:
+    # FOR UPDATE (PostgreSQL; SQLite's writer holds the database) makes a second claimer wait, then see the number;
+    # OF the letter's row only: its village comes in the same statement but is not locked
+    query = (select(Letter, Village).join(Village).where(col(Letter.id) == letter_id).with_for_update(of=Letter)
+             .execution_options(populate_existing=True))
+    found = session.exec(query).first()
+    if found is None or found[0].status != Status.APPROVED:
         session.rollback()
         return None
-    village = get_existing(session, Village, letter.village_id)
+    letter, village = found
     claim = Claim(letter, village, load_catalog(settings.templates_dir).types[letter.type])
     if letter.number is not None:  # claimed by an attempt that did not finish: its number and token stand
         session.commit()  # nothing written; a rollback would expire the rows read
@@ -137,7 +138,7 @@ def mark_issued(session: Session, letter: Letter, *, pdf: bytes, signer: dict[st
         session.rollback()
         return False
     record_event(session, letter_id=letter.id, type="issued", actor="worker",
-                 detail={"number": letter.number, "sha256": digest})
+                 detail={"number": letter.number, "sha256": digest}, letter=letter)
     session.commit()
     log.info("letter %s issued as number %s", letter.id, letter.number)
     return True

@@ -25,10 +25,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
-from sqlmodel import Session, col, delete, exists, insert, select, update
+from sqlmodel import Session, col, delete, exists, select, update
 
 from shared.config import Settings
-from shared.db import session_scope
+from shared.db import dialect_insert, session_scope
 from shared.models import AttemptLease, Letter, utcnow
 
 log = logging.getLogger(__name__)
@@ -40,10 +40,11 @@ def lease_holder() -> str:
 
 
 def take_lease(session: Session, settings: Settings, letter_id: uuid.UUID, attempt: int) -> None:
-    """Give the letter's lease to this attempt, replacing an earlier attempt's; the caller commits."""
-    session.exec(delete(AttemptLease).where(col(AttemptLease.letter_id) == letter_id))
-    session.exec(insert(AttemptLease).values(letter_id=letter_id, attempt=attempt, holder=lease_holder(),
-                                             expires_at=utcnow() + timedelta(seconds=settings.attempt_lease)))
+    """Give the letter's lease to this attempt, replacing an earlier attempt's in place; the caller commits."""
+    lease = {"attempt": attempt, "holder": lease_holder(),
+             "expires_at": utcnow() + timedelta(seconds=settings.attempt_lease)}
+    session.exec(dialect_insert(session, AttemptLease).values(letter_id=letter_id, **lease)
+                 .on_conflict_do_update(index_elements=["letter_id"], set_=lease))
 
 
 def renew_lease(settings: Settings, letter_id: uuid.UUID, attempt: int) -> bool:

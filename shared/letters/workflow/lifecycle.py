@@ -104,15 +104,20 @@ def list_letters(*, session: Session, client: Client, status: str | None = None,
     return letters[:limit], (_encode_cursor(letters[limit - 1]) if more else None)
 
 
+def letter_and_village(session: Session, letter_id: uuid.UUID) -> tuple[Letter, Village] | None:
+    """The letter and its village, read in one statement; None if there is no such letter."""
+    return session.exec(select(Letter, Village).join(Village).where(col(Letter.id) == letter_id)).first()
+
+
 def render_draft(*, session: Session, settings: Settings, letter_id: uuid.UUID,
                  now: datetime | None = None) -> Status | bool:
     """Render and store the draft dated the village's today, then `submitted` -> `awaiting_approval`, and on to
     `approved` in the same commit where the village approves the type itself. The status it left; False if the
     letter was not `submitted`. Repeatable; nothing is held while the draft renders."""
-    letter = session.get(Letter, letter_id)
-    if letter is None or letter.status != Status.SUBMITTED:
+    found = letter_and_village(session, letter_id)
+    if found is None or found[0].status != Status.SUBMITTED:
         return False
-    village = get_existing(session, Village, letter.village_id)
+    letter, village = found
     letter_type = load_catalog(settings.templates_dir).types[letter.type]
     session.close()  # on SQLite the read took the database's write lock: not through the render
     draft = render_letter(letter_type=letter_type, village=village, applicant=letter.applicant,
@@ -121,7 +126,7 @@ def render_draft(*, session: Session, settings: Settings, letter_id: uuid.UUID,
     if not transition(session, letter.id, source=Status.SUBMITTED, target=Status.AWAITING_APPROVAL):
         session.rollback()
         return False
-    record_event(session, letter_id=letter.id, type="draft_rendered", actor="worker")
+    record_event(session, letter_id=letter.id, type="draft_rendered", actor="worker", letter=letter)
     if approval_required(village, letter.type, letter_type.approval):
         session.commit()
         return Status.AWAITING_APPROVAL
@@ -136,10 +141,10 @@ def approve_automatically(*, session: Session, settings: Settings, letter_id: uu
 
     For a draft left waiting (rendered before the village switched approval off, sent again by the sweeper);
     render_draft approves a new draft itself."""
-    letter = session.get(Letter, letter_id)
-    if letter is None:
+    found = letter_and_village(session, letter_id)
+    if found is None:
         return False
-    village = get_existing(session, Village, letter.village_id)
+    letter, village = found
     letter_type = load_catalog(settings.templates_dir).types[letter.type]
     if approval_required(village, letter.type, letter_type.approval):
         return False

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlmodel import Session, col, select, update
+from sqlmodel import Session, col, select
 
+from shared.db import dialect_insert
 from shared.models import Letter, LetterCounter
 
 ROMAN_MONTHS = ("I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX", "X", "XI", "XII")
@@ -21,14 +21,12 @@ def next_sequence(session: Session, *, village_id: int, scope: str, year: int) -
     so numbers have no gaps (but where new_number passes over a number already given); the letter table's unique
     constraints make a duplicate impossible even if this were bypassed.
     """
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    session.exec(insert(LetterCounter).values(village_id=village_id, scope=scope, year=year, last_seq=0)
-                 .on_conflict_do_nothing())
-    statement = (update(LetterCounter)
-                 .where(col(LetterCounter.village_id) == village_id, col(LetterCounter.scope) == scope,
-                        col(LetterCounter.year) == year)
-                 .values(last_seq=col(LetterCounter.last_seq) + 1).returning(col(LetterCounter.last_seq)))
+    # one statement: a year's first letter makes its counter row at 1, every later one takes the row's next number
+    counter = {"village_id": village_id, "scope": scope, "year": year}
+    statement = (dialect_insert(session, LetterCounter).values(**counter, last_seq=1)
+                 .on_conflict_do_update(index_elements=list(counter),
+                                        set_={"last_seq": col(LetterCounter.last_seq) + 1})
+                 .returning(col(LetterCounter.last_seq)))
     return int(session.exec(statement).scalar_one())
 
 

@@ -1,0 +1,62 @@
+"""What the worker's two steps ask of the database per letter: each statement is paid on every letter issued.
+
+Counted on both databases from the attempt's count to its lease's release; the expected shapes are written out,
+so a statement added to a step (or a lock lost) shows up here."""
+
+from __future__ import annotations
+
+import uuid
+
+from shared.db import session_scope
+from shared.letters.intake.catalog import load_catalog
+from shared.letters.intake.validation import example_request
+from shared.letters.signing.provisioning import ensure_village_keys
+from shared.letters.workflow import issuing, lifecycle
+from shared.letters.workflow.attempts import run_attempt
+from shared.models import LetterStatus
+from tests.conftest import Office, in_person
+from tests.statements import statements, work
+
+
+def submitted(office: Office) -> uuid.UUID:
+    body = example_request(load_catalog(office.settings.templates_dir).types["sktm"])
+    with session_scope(office.settings) as session:
+        return lifecycle.submit_letter(session=session, settings=office.settings, client=office.post, body=body).id
+
+
+def approved(office: Office, letter_id: uuid.UUID) -> None:
+    with session_scope(office.settings) as session:
+        lifecycle.approve_letter(session=session, settings=office.settings, letter_id=letter_id,
+                                 actor=office.official, checked_in_person=in_person("sktm"))
+
+
+def test_the_draft_step_and_the_issue_step_run_only_the_statements_their_guarantees_need(office: Office) -> None:
+    settings, letter_id = office.settings, submitted(office)
+    postgres = settings.db_url.startswith("postgresql")
+    with session_scope(settings) as session:
+        ensure_village_keys(session, settings)  # once per process, not per letter: outside the count
+    with statements(settings) as draft:
+        assert run_attempt(settings=settings, letter_id=letter_id, source=LetterStatus.SUBMITTED,
+                           step=lifecycle.render_draft) == LetterStatus.AWAITING_APPROVAL
+    approved(office, letter_id)
+    with statements(settings) as issue:
+        assert run_attempt(settings=settings, letter_id=letter_id, source=LetterStatus.APPROVED,
+                           step=issuing.issue_letter) is True
+
+    assert work(draft) == [
+        "UPDATE letter", "INSERT attempt_lease",  # the attempt counted, its lease taken (an upsert)
+        "SELECT letter, village",  # [the draft renders, no transaction open]
+        "UPDATE letter", "SELECT letter_event", "INSERT letter_event",  # awaiting_approval, its event chained
+        "SELECT webhook_endpoint, client",  # the outbox's deliveries, for the letter the step holds
+        "DELETE attempt_lease",  # the lease released
+    ], draft
+    assert work(issue) == [
+        "UPDATE letter", "INSERT attempt_lease",
+        # the claim: the letter locked (a second claimer waits), the counter advanced, the number checked free
+        "SELECT letter, village FOR UPDATE OF letter" if postgres else "SELECT letter, village",
+        "INSERT letter_counter", "SELECT letter", "UPDATE letter",
+        # [rendered, signed and stored, no transaction open]
+        "UPDATE letter", "SELECT letter_event", "INSERT letter_event",  # issued, its event chained
+        "SELECT webhook_endpoint, client",
+        "DELETE attempt_lease",
+    ], issue

@@ -1,0 +1,48 @@
+"""Counting what a piece of work asks of the database: the statements an engine runs, by their shapes."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import event
+
+from shared.config import Settings
+from shared.db import get_engine
+
+
+@contextmanager
+def statements(settings: Settings) -> Iterator[list[str]]:
+    """The SQL statements the engine runs inside the block, whitespace collapsed."""
+    seen: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        seen.append(" ".join(statement.split()))
+
+    engine = get_engine(settings)
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+def shape(statement: str) -> str:
+    """'SELECT client, village', 'INSERT letter', 'UPDATE letter', ...: what a statement does to which tables.
+
+    A row lock is part of the shape ('SELECT letter, village FOR UPDATE OF letter'): it is what makes a second
+    claimer wait."""
+    verb = statement.split()[0].upper()
+    if verb == "SELECT":
+        tables = re.findall(r"\b(?:FROM|JOIN)\s+(\w+)", statement, flags=re.IGNORECASE)
+        lock = re.search(r"\bFOR UPDATE(?: OF \w+)?", statement, flags=re.IGNORECASE)
+        return f"SELECT {', '.join(tables)}" + (f" {lock.group(0)}" if lock else "")
+    target = re.match(r"(?:INSERT INTO|UPDATE|DELETE FROM) (\w+)", statement, flags=re.IGNORECASE)
+    return f"{verb} {target.group(1)}" if target else verb
+
+
+def work(seen: list[str]) -> list[str]:
+    """The shapes of the statements that do work: not BEGIN, nor a connection's SELECT 1 ping."""
+    return [shape(statement) for statement in seen if not statement.upper().startswith(("BEGIN", "SELECT 1"))]
