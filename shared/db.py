@@ -66,7 +66,7 @@ def _sqlite_begin(conn: Connection) -> None:
     conn.exec_driver_sql("BEGIN" if deferred else "BEGIN IMMEDIATE")
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, *, ping_after_idle: float = PING_AFTER_IDLE_S) -> Engine:
     """A new engine for url, with the SQLite settings a multi-process service needs.
 
     Errors never carry the statement's parameters: they hold NIKs, and errors end up in logs.
@@ -80,7 +80,7 @@ def make_engine(url: str) -> Engine:
         return engine
     engine = create_engine(url, pool_size=5, max_overflow=5, pool_timeout=5,
                            connect_args={"connect_timeout": 3, "options": POSTGRES_OPTIONS}, hide_parameters=True)
-    ping_when_idle(engine, PING_AFTER_IDLE_S)
+    ping_when_idle(engine, ping_after_idle)
     return engine
 
 

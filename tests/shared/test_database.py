@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -15,7 +16,7 @@ from sqlmodel import SQLModel, select
 
 from shared.accounts import create_client, create_village, ensure_demo_village
 from shared.config import Settings
-from shared.db import PING_AFTER_IDLE_S, get_engine, get_existing, make_engine, saved_id, session_scope, upgrade_schema
+from shared.db import get_engine, get_existing, make_engine, saved_id, session_scope, upgrade_schema
 from shared.letters.workflow.events import chain_problem, letter_events, record_event
 from shared.letters.workflow.numbering import format_number, next_sequence
 from shared.models import Letter, LetterEvent, Role, Village
@@ -189,16 +190,20 @@ def test_a_pooled_connection_is_pinged_only_after_sitting_idle_and_replaced_if_c
                                                                                    monkeypatch) -> None:
     """Busy connections go without a ping (a round trip each time, nine a letter); an idle one cut meanwhile
     (a restarted server) fails its ping and is replaced without the caller seeing an error."""
-    engine = make_engine(postgres_url)
+    engine = make_engine(postgres_url, ping_after_idle=1.5)
     pings: list[object] = []
     real_ping = engine.dialect.do_ping
-    monkeypatch.setattr(engine.dialect, "do_ping", lambda dbapi: pings.append(dbapi) or real_ping(dbapi))
+
+    def counted_ping(dbapi: object) -> bool:
+        pings.append(dbapi)
+        return real_ping(dbapi)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(engine.dialect, "do_ping", counted_ping)
     first = _pid(engine)
     assert _pid(engine) == first and pings == []  # reused at once: not pinged
 
     _terminate(postgres_url, first)
-    for record in engine.pool._pool.queue:  # as if it had sat unused for longer than the bound
-        record.info["used_at"] -= PING_AFTER_IDLE_S + 1
+    time.sleep(1.6)  # unused for longer than the bound
     assert _pid(engine) != first and len(pings) == 1  # pinged, found cut, replaced: no error
     engine.dispose()
 

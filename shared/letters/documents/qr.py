@@ -16,7 +16,7 @@ def qr_matrix(data: str) -> list[list[bool]]:
     code = zxingcpp.create_barcode(data, zxingcpp.BarcodeFormat.QRCode, ec_level="M")
     image = code.to_image(scale=1, add_quiet_zones=False)  # one byte per module, 0 where it is dark
     rows, columns = image.shape
-    pixels = memoryview(image).tobytes()
+    pixels = memoryview(image).tobytes()  # type: ignore[arg-type]  # it has the buffer protocol; its stub omits it
     blank = [False] * (columns + 2 * QUIET_ZONE_MODULES)
     edge = [False] * QUIET_ZONE_MODULES
     matrix = [[*edge, *(pixel == 0 for pixel in pixels[y * columns:(y + 1) * columns]), *edge] for y in range(rows)]
