@@ -1,14 +1,17 @@
-"""What one submission asks of the database: each round trip is paid on every POST, hundreds a second."""
+"""What one submission and one approval ask of the database: each round trip is paid on every request."""
 
 from __future__ import annotations
 
 from services.api import create_app
 from shared.accounts import create_client, create_village
 from shared.config import Settings
-from shared.db import session_scope
+from shared.db import get_existing, session_scope
 from shared.letters.intake.catalog import load_catalog
 from shared.letters.intake.validation import example_request
-from shared.models import Role
+from shared.letters.workflow import lifecycle
+from shared.letters.workflow.attempts import run_attempt
+from shared.models import LetterStatus, Role, Village
+from tests.conftest import Office, approval
 from tests.statements import statements, work
 
 SUBMITTED = 202
@@ -31,3 +34,24 @@ def test_a_submission_reads_its_client_and_village_once_and_writes_the_letter_an
         response = client.post("/api/v1/letters", json=body, headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == SUBMITTED, response.get_json()
     assert work(seen) == ["SELECT client, village", "INSERT letter", "INSERT letter_event"], seen
+
+
+def test_an_approval_reads_the_letter_once_and_answers_without_reading_it_back(office: Office) -> None:
+    """Seven statements: the token's client, the letter, its attachments (the documents seen in person), the
+    compare-and-set, the chain's last hash and the new event, then the events for the answer; the letter is not
+    read again after the commit."""
+    settings = office.settings
+    body = example_request(load_catalog(settings.templates_dir).types["sktm"])
+    with session_scope(settings) as session:
+        letter_id = lifecycle.submit_letter(session=session, settings=settings, client=office.post, body=body).id
+        token = create_client(session, name="petugas-2", role=Role.OFFICIAL,
+                              village=get_existing(session, Village, office.village.id))[1]
+    run_attempt(settings=settings, letter_id=letter_id, source=LetterStatus.SUBMITTED, step=lifecycle.render_draft)
+    client = create_app(settings).test_client()
+    client.get("/healthz")
+    with statements(settings) as seen:
+        response = client.post(f"/api/v1/letters/{letter_id}/approve", json=approval("sktm"),
+                               headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 200 and response.get_json()["status"] == "approved", response.get_json()
+    assert work(seen) == ["SELECT client, village", "SELECT letter", "SELECT attachment", "UPDATE letter",
+                          "SELECT letter_event", "INSERT letter_event", "SELECT letter_event"], seen
