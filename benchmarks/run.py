@@ -56,6 +56,10 @@ def rows(results: dict[str, Any]) -> list[tuple[str, str, str]]:
                  f"{r['submit_to_awaiting_p50_ms']:.0f} / {r['submit_to_awaiting_p95_ms']:.0f}"),
                 (label, "approve -> issued p50 / p95, ms",
                  f"{r['approve_to_issued_p50_ms']:.0f} / {r['approve_to_issued_p95_ms']:.0f}")]
+        if "cpu_ms_per_letter" in r:
+            cpu = r["cpu_ms_per_letter"]
+            out.append((label, "CPU per letter, ms: worker / API / PostgreSQL / bench client",
+                        f"{cpu['worker']:.1f} / {cpu['api']:.1f} / {cpu['postgres']:.1f} / {cpu['client']:.1f}"))
         if "2_peer" in results and "paced" not in run:
             ratio = r["letters_per_s"] / results["2_peer"]["letters_per_s"]
             out.append((label, "issued letters/s / peer's on one core", f"{ratio:.1f}x"))
@@ -125,7 +129,15 @@ def letter_parts(results: dict[str, Any], parts: set[int], repeat: int) -> None:
 def service_parts(results: dict[str, Any], parts: set[int], letters: int, seconds: int) -> None:
     """Parts 3, 4 and 5, on one stack of real processes."""
     from benchmarks.intake import intake
-    from benchmarks.service import example_body, issue_batch, peak_rss_mb, services_stack, start_workers
+    from benchmarks.service import (
+        cpu_ms_per_letter,
+        cpu_split,
+        example_body,
+        issue_batch,
+        peak_rss_mb,
+        services_stack,
+        start_workers,
+    )
 
     with tempfile.TemporaryDirectory() as home, services_stack(Path(home) / "stack") as stack:
         body, peaks = example_body(stack), []
@@ -134,7 +146,10 @@ def service_parts(results: dict[str, Any], parts: set[int], letters: int, second
             for processes in (2, 4):
                 start_workers(stack, processes)
                 issue_batch(stack, body, min(letters, 16))  # warm-up: every pool process imports and connects
-                results["3_end_to_end"][f"{processes} worker processes"] = issue_batch(stack, body, letters)
+                before = cpu_split(stack)
+                batch: dict[str, Any] = {**issue_batch(stack, body, letters)}
+                batch["cpu_ms_per_letter"] = cpu_ms_per_letter(before, cpu_split(stack), letters)
+                results["3_end_to_end"][f"{processes} worker processes"] = batch
                 peaks.append(peak_rss_mb(stack))
             # the latency target is for half the rate reached: letters arrive paced, as from many posts
             rate = results["3_end_to_end"]["4 worker processes"]["letters_per_s"] / 2

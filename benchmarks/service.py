@@ -139,6 +139,32 @@ def peak_rss_mb(stack: Stack, name: str = "worker") -> float:
                for line in status.splitlines() if line.startswith("VmHWM:"))
 
 
+def named_cpu_seconds(command: str) -> float:
+    """CPU time (user + system) the live processes named command (e.g. postgres) have used so far."""
+    ticks, total = os.sysconf("SC_CLK_TCK"), 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            raw = stat.read_text()
+            if raw[raw.index("(") + 1:raw.rindex(")")] == command:
+                fields = raw.rsplit(")", 1)[1].split()
+                total += int(fields[11]) + int(fields[12])
+        except (OSError, IndexError, ValueError):
+            continue
+    return total / ticks
+
+
+def cpu_split(stack: Stack) -> dict[str, float]:
+    """CPU seconds used so far by the worker, the API, PostgreSQL (every server process on the machine: the
+    benchmark has it to itself) and this process, the client that submits and approves."""
+    return {"worker": cpu_seconds(stack, "worker"), "api": cpu_seconds(stack, "api"),
+            "postgres": named_cpu_seconds("postgres"), "client": time.process_time()}
+
+
+def cpu_ms_per_letter(before: dict[str, float], after: dict[str, float], letters: int) -> dict[str, float]:
+    """What each side spent per letter between two cpu_split readings, in ms."""
+    return {side: (after[side] - before[side]) * 1000 / letters for side in before}
+
+
 def cpu_seconds(stack: Stack, name: str) -> float:
     """CPU time (user + system) the live processes of a stack process's group have used so far."""
     ticks = os.sysconf("SC_CLK_TCK")
