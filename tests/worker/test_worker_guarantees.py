@@ -75,6 +75,7 @@ def test_the_running_worker_acks_late_and_takes_one_message_per_process(stack: S
     assert stats["pool"]["max-concurrency"] == 2 and stats["prefetch_count"] == 2  # one per pool process
     assert config["accept_content"] == ["json"] and config["task_serializer"] == "json"
     assert (config["task_soft_time_limit"], config["task_time_limit"]) == (60, HARD_LIMIT)
+    assert config["worker_max_tasks_per_child"] == 1000  # a pool process's slow memory creep stays bounded
 
 
 def test_the_visibility_timeout_outlasts_a_retrys_countdown_plus_the_hard_limit(stack: Stack) -> None:
