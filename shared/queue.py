@@ -92,8 +92,8 @@ def celery_config(settings: Settings, *, producer: bool = False) -> dict[str, An
         "visibility_timeout": options.get("visibility_timeout"),
         "worker_hijack_root_logger": False,
         # a pool process is replaced after this many tasks: rendering makes its resident memory creep up by about
-        # 1 MB a hundred letters, of which live Python objects are a few kB (tracemalloc), so the rest is the
-        # allocator's; this bounds it
+        # 1 MB a hundred letters, of which live Python objects are some 16 kB (tracemalloc); the rest is native
+        # memory whose cause we have not found, and this bounds it
         "worker_max_tasks_per_child": WORKER_MAX_TASKS_PER_CHILD,
         "broker_pool_limit": 4,
     }
