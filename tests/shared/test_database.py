@@ -181,7 +181,7 @@ def _pid(engine: Engine) -> int:
 def _terminate(url: str, pid: int) -> None:
     admin = make_engine(url)
     with admin.connect() as connection:
-        connection.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        connection.execute(text("SELECT pg_terminate_backend(:pid, 5000)"), {"pid": pid})  # waits until it is gone
         connection.commit()
     admin.dispose()
 
