@@ -4,7 +4,6 @@ nation need."""
 
 from __future__ import annotations
 
-import os
 import random
 import statistics
 import tempfile
@@ -17,7 +16,7 @@ from typing import Any
 
 import psycopg
 
-from benchmarks.service import _group, percentile
+from benchmarks.service import group_cpu_seconds, percentile
 from shared.accounts import create_client, create_village
 from shared.config import Settings
 from shared.db import get_engine, session_scope
@@ -78,9 +77,8 @@ def _writes(conn: psycopg.Connection[Any]) -> tuple[int, int]:
 
 def _cpu(cluster: Cluster, prefix: str) -> float:
     """CPU seconds (user + system) the live processes of the hosts named prefix* have used so far."""
-    ticks = os.sysconf("SC_CLK_TCK")
-    return sum(int(f[11]) + int(f[12]) for name, process in cluster.processes.items() if name.startswith(prefix)
-               for f, _status in _group(process.pid)) / ticks
+    return sum(group_cpu_seconds(process.pid) for name, process in cluster.processes.items()
+               if name.startswith(prefix))
 
 
 def run_hour(cluster: Cluster, villages: list[Village], plan: list[tuple[float, int]], scale: float,

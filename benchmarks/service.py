@@ -122,15 +122,30 @@ def issue_batch(stack: Stack, body: dict[str, Any], letters: int, *, rate: float
             "approve_to_issued_p95_ms": percentile(issuing, 0.95)}
 
 
-def _group(pgid: int) -> Iterator[tuple[list[str], str]]:
-    """(the fields of /proc/PID/stat after the name, /proc/PID/status) of every process in a process group."""
+def _processes() -> Iterator[tuple[str, list[str], Path]]:
+    """(command name, the fields of /proc/PID/stat after the name, /proc/PID) of every live process."""
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
+            raw = stat.read_text()
+        except OSError:
+            continue  # the process ended meanwhile
+        name, _, rest = raw[raw.index("(") + 1:].rpartition(")")
+        yield name, rest.split(), stat.parent
+
+
+def _group(pgid: int) -> Iterator[tuple[list[str], str]]:
+    """(the fields of /proc/PID/stat after the name, /proc/PID/status) of every process in a process group."""
+    for _name, fields, folder in _processes():
+        try:
             if int(fields[2]) == pgid:  # the process group id, after state and parent id
-                yield fields, (stat.parent / "status").read_text()
+                yield fields, (folder / "status").read_text()
         except (OSError, IndexError, ValueError):
             continue  # the process ended meanwhile
+
+
+def _cpu_ticks(fields: list[str]) -> int:
+    """User + system clock ticks from a process's stat fields (after the name)."""
+    return int(fields[11]) + int(fields[12])
 
 
 def peak_rss_mb(stack: Stack, name: str = "worker") -> float:
@@ -141,16 +156,8 @@ def peak_rss_mb(stack: Stack, name: str = "worker") -> float:
 
 def named_cpu_seconds(command: str) -> float:
     """CPU time (user + system) the live processes named command (e.g. postgres) have used so far."""
-    ticks, total = os.sysconf("SC_CLK_TCK"), 0
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            raw = stat.read_text()
-            if raw[raw.index("(") + 1:raw.rindex(")")] == command:
-                fields = raw.rsplit(")", 1)[1].split()
-                total += int(fields[11]) + int(fields[12])
-        except (OSError, IndexError, ValueError):
-            continue
-    return total / ticks
+    return sum(_cpu_ticks(fields) for name, fields, _folder in _processes() if name == command) / os.sysconf(
+        "SC_CLK_TCK")
 
 
 def cpu_split(stack: Stack) -> dict[str, float]:
@@ -167,5 +174,9 @@ def cpu_ms_per_letter(before: dict[str, float], after: dict[str, float], letters
 
 def cpu_seconds(stack: Stack, name: str) -> float:
     """CPU time (user + system) the live processes of a stack process's group have used so far."""
-    ticks = os.sysconf("SC_CLK_TCK")
-    return sum(int(fields[11]) + int(fields[12]) for fields, _status in _group(stack.processes[name].pid)) / ticks
+    return group_cpu_seconds(stack.processes[name].pid)
+
+
+def group_cpu_seconds(pgid: int) -> float:
+    """CPU time (user + system) the live processes of a process group have used so far."""
+    return sum(_cpu_ticks(fields) for fields, _status in _group(pgid)) / os.sysconf("SC_CLK_TCK")
