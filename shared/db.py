@@ -97,7 +97,6 @@ def ping_when_idle(engine: Engine, idle_seconds: float) -> None:
             engine.dialect.do_ping(dbapi)
         except Exception as error:  # whatever the driver raises for a cut connection
             raise exc.DisconnectionError(f"pooled connection failed its ping: {error}") from error
-        record.info["used_at"] = time.monotonic()
 
     event.listen(engine, "connect", mark_used)  # a new connection needs no ping
     event.listen(engine, "checkin", mark_used)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from shared.config import Settings
 from shared.db import saved_id
@@ -27,6 +27,7 @@ from shared.letters.intake.catalog import LetterType, load_catalog
 from shared.letters.signing.provisioning import local_village_key
 from shared.letters.signing.signatures import DEFAULT_REASON, VillageSigner, load_signer, sign_pdf
 from shared.letters.workflow.events import record_event
+from shared.letters.workflow.lifecycle import letter_and_village
 from shared.letters.workflow.numbering import new_number
 from shared.letters.workflow.states import Status, transition
 from shared.models import Letter, Village, as_utc, utcnow
@@ -81,11 +82,8 @@ def issue_letter(*, session: Session, settings: Settings, letter_id: uuid.UUID, 
 def claim_letter(session: Session, settings: Settings, letter_id: uuid.UUID, *,
                  now: datetime | None = None) -> Claim | None:
     """Step (1): the approved letter with its number and token, taken now and committed unless it had them."""
-    # FOR UPDATE (PostgreSQL; SQLite's writer holds the database) makes a second claimer wait, then see the number;
-    # OF the letter's row only: its village comes in the same statement but is not locked
-    query = (select(Letter, Village).join(Village).where(col(Letter.id) == letter_id).with_for_update(of=Letter)
-             .execution_options(populate_existing=True))
-    found = session.exec(query).first()
+    # the lock (PostgreSQL; SQLite's writer holds the database) makes a second claimer wait, then see the number
+    found = letter_and_village(session, letter_id, lock=True)
     if found is None or found[0].status != Status.APPROVED:
         session.rollback()
         return None

@@ -104,9 +104,15 @@ def list_letters(*, session: Session, client: Client, status: str | None = None,
     return letters[:limit], (_encode_cursor(letters[limit - 1]) if more else None)
 
 
-def letter_and_village(session: Session, letter_id: uuid.UUID) -> tuple[Letter, Village] | None:
-    """The letter and its village, read in one statement; None if there is no such letter."""
-    return session.exec(select(Letter, Village).join(Village).where(col(Letter.id) == letter_id)).first()
+def letter_and_village(session: Session, letter_id: uuid.UUID, *,
+                       lock: bool = False) -> tuple[Letter, Village] | None:
+    """The letter and its village, read in one statement; None if there is no such letter.
+
+    lock: the letter's row (not the village's) is locked FOR UPDATE on PostgreSQL and read afresh."""
+    query = select(Letter, Village).join(Village).where(col(Letter.id) == letter_id)
+    if lock:
+        query = query.with_for_update(of=Letter).execution_options(populate_existing=True)
+    return session.exec(query).first()
 
 
 def render_draft(*, session: Session, settings: Settings, letter_id: uuid.UUID,
