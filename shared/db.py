@@ -9,8 +9,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import Connection, Engine, event, exc
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine.interfaces import DBAPIConnection
@@ -20,6 +18,8 @@ from sqlmodel import Session, create_engine
 from shared.models import Client, Village
 
 if TYPE_CHECKING:  # only named in annotations: shared.config imports numbering, which imports this module
+    from alembic.config import Config
+
     from shared.config import Settings
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
@@ -171,6 +171,9 @@ def saved_id(row: Village | Client) -> int:
 
 def alembic_config(url: str) -> Config:
     """Alembic configured for the package's migrations and the given database."""
+    # imported here: a worker or an API process never migrates, and alembic with mako and pygments is 11 MB
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
@@ -179,6 +182,8 @@ def alembic_config(url: str) -> Config:
 
 def upgrade_schema(settings: Settings) -> None:
     """Bring the schema up to the newest migration; a no-op when it already is."""
+    from alembic import command
+
     config = alembic_config(settings.db_url)
     with get_engine(settings).begin() as connection:
         config.attributes["connection"] = connection
