@@ -6,7 +6,6 @@ import io
 import math
 import re
 from datetime import date
-from importlib import resources
 from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
@@ -18,7 +17,6 @@ from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import (
     Flowable,
@@ -32,6 +30,7 @@ from reportlab.platypus import (
 
 from shared.letters.documents.document import LetterDocument, Letterhead, PeopleTable, Section, SignerBlock
 from shared.letters.documents.emblem import EmblemImage, prepared_emblem
+from shared.letters.documents.fonts import FONT, FONT_BOLD
 from shared.letters.documents.qr import QrCode
 from shared.letters.documents.wording import format_indonesian_date
 
@@ -48,20 +47,6 @@ QR_CAPTION = "Pindai untuk memeriksa keaslian surat"
 WATERMARK = "KONSEP"
 
 
-def _register_fonts() -> tuple[str, str]:
-    """Register the serif TrueType pair once per process, so every letter embeds the same font."""
-    try:
-        files = resources.files("font_source_serif_pro") / "files"
-    except ModuleNotFoundError:  # the standard faces print Latin-1 only, but a letter still renders
-        return "Times-Roman", "Times-Bold"
-    pdfmetrics.registerFont(TTFont("SuratSerif", str(files / "SourceSerifPro-Regular.ttf")))
-    pdfmetrics.registerFont(TTFont("SuratSerif-Bold", str(files / "SourceSerifPro-Bold.ttf")))
-    # Paragraph's <b> looks the bold face up through the family
-    pdfmetrics.registerFontFamily("SuratSerif", normal="SuratSerif", bold="SuratSerif-Bold")
-    return "SuratSerif", "SuratSerif-Bold"
-
-
-FONT, FONT_BOLD = _register_fonts()
 # PDF is binary anyway: ASCII85 on top of Flate makes each page stream a quarter bigger and costs about
 # half a millisecond per page to encode in ReportLab's pure-Python fallback (a process-wide setting)
 rl_config.useA85 = 0

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import pickle
 import re
 import subprocess
+import sys
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
@@ -11,8 +13,10 @@ from pathlib import Path
 import pytest
 import zxingcpp
 from PIL import Image
+from reportlab.pdfbase import pdfmetrics
 
 from shared.letters.documents.document import LetterDocument, Section, SignerBlock
+from shared.letters.documents.fonts import FLATE_ONCE, FONT
 from shared.letters.documents.rendering import format_indonesian_date, render_letter_pdf
 from tests.shared.letters.documents.conftest import NUMBER, VERIFICATION_URL
 
@@ -244,3 +248,33 @@ def test_dates_are_written_in_indonesian():
     assert format_indonesian_date(date(2026, 11, 27)) == "27 November 2026"
     assert format_indonesian_date(date(2027, 2, 7)) == "7 Februari 2027"
     assert format_indonesian_date(date(2026, 8, 17)) == "17 Agustus 2026"
+
+
+def rendered_in_a_new_process(doc: LetterDocument) -> bytes:
+    """The PDF a process that has rendered nothing before makes of doc."""
+    script = ("import pickle, sys; from shared.letters.documents.rendering import render_letter_pdf; "
+              "sys.stdout.buffer.write(render_letter_pdf(pickle.loads(sys.stdin.buffer.read())))")
+    return subprocess.run([sys.executable, "-c", script], input=pickle.dumps(doc), capture_output=True,
+                          check=True).stdout
+
+
+def test_a_letter_renders_the_same_bytes_whatever_the_process_rendered_before(final_sktm):
+    # each face's subsets are made once per process: a letter with other characters must get its own
+    plain = final_sktm
+    accented = replace(final_sktm, signer=replace(final_sktm.signer, name="Thérèse Łukasz"))
+    other = replace(final_sktm, signer=replace(final_sktm.signer, name="Ñoño Şükrü"))
+    in_this_process = [render_letter_pdf(doc) for doc in (plain, accented, other, accented, plain)]
+    assert in_this_process[1] != in_this_process[2]
+    assert in_this_process == [rendered_in_a_new_process(doc) for doc in (plain, accented, other, accented, plain)]
+
+
+def test_a_font_subset_is_made_and_compressed_once_for_letters_of_the_same_characters(final_sktm):
+    face = pdfmetrics.getFont(FONT).face
+    render_letter_pdf(final_sktm)
+    subsets, compressions = face._subset.cache_info(), FLATE_ONCE.encode.cache_info()
+    other = replace(final_sktm, sections=(Section(rows=(("Nama", "Budi Santoso"), ("NIK", "3202150101800001"))),))
+    render_letter_pdf(other)  # other words, all of them ASCII: the same first subset of each face
+    assert (face._subset.cache_info().hits, face._subset.cache_info().misses) == (subsets.hits + 1, subsets.misses)
+    # the regular and the bold face's subsets, both compressed before
+    assert (FLATE_ONCE.encode.cache_info().hits, FLATE_ONCE.encode.cache_info().misses) == (
+        compressions.hits + 2, compressions.misses)
