@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import zxingcpp
-from reportlab.platypus import Flowable
+from reportlab.lib.rl_accel import fp_str
 
 QUIET_ZONE_MODULES = 4  # the QR specification's minimum; scanners need it to find the code
 
@@ -36,24 +36,11 @@ def dark_runs(row: Sequence[bool]) -> list[tuple[int, int]]:
     return runs
 
 
-class QrCode(Flowable):
-    """A square QR code `size` points wide (quiet zone included), drawn with filled rectangles."""
-
-    def __init__(self, data: str, size: float) -> None:
-        super().__init__()
-        self.matrix = qr_matrix(data)
-        self.size = size
-
-    def wrap(self, availWidth: float, availHeight: float) -> tuple[float, float]:
-        return self.size, self.size
-
-    def draw(self) -> None:
-        module = self.size / len(self.matrix)
-        canvas = self.canv
-        canvas.saveState()
-        canvas.setFillColorRGB(0, 0, 0)
-        # in module units with y pointing down, as the matrix's rows go: every corner is a whole number
-        canvas.transform(module, 0, 0, -module, 0, self.size)
-        rects = [f"{start} {y} {length} 1 re" for y, row in enumerate(self.matrix) for start, length in dark_runs(row)]
-        canvas.addLiteral("\n".join([*rects, "f"]))  # one path, filled once
-        canvas.restoreState()
+def qr_operators(data: str, size: float) -> str:
+    """PDF operators drawing the QR code for data `size` points wide (quiet zone included), its bottom left corner
+    at the origin: one path of rectangles, filled once, in black."""
+    matrix = qr_matrix(data)
+    module = size / len(matrix)
+    # in module units with y pointing down, as the matrix's rows go: every corner is a whole number
+    rects = [f"{start} {y} {length} 1 re" for y, row in enumerate(matrix) for start, length in dark_runs(row)]
+    return "\n".join([f"q 0 0 0 rg {fp_str(module, 0, 0, -module, 0, size)} cm", *rects, "f Q"])

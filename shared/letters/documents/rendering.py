@@ -28,10 +28,11 @@ from reportlab.platypus import (
     TableStyle,
 )
 
+from shared.letters.documents import slots
 from shared.letters.documents.document import LetterDocument, Letterhead, PeopleTable, Section, SignerBlock
 from shared.letters.documents.emblem import EmblemImage, prepared_emblem
 from shared.letters.documents.fonts import FONT, FONT_BOLD
-from shared.letters.documents.qr import QrCode
+from shared.letters.documents.qr import qr_operators
 from shared.letters.documents.wording import format_indonesian_date
 
 __all__ = ["PAPER_SIZES", "format_indonesian_date", "render_letter_pdf"]
@@ -41,9 +42,8 @@ MARGIN_X, MARGIN_Y = 25 * mm, 15 * mm
 LOGO_SIZE, LOGO_COLUMN = 22 * mm, 26 * mm
 LABEL_INDENT, COLON_WIDTH = 8 * mm, 4 * mm
 LABEL_WIDTHS = (40 * mm, 62 * mm)  # the label column fits the longest label, within these bounds
-QR_SIZE, QR_COLUMN, SIGNER_COLUMN = 30 * mm, 42 * mm, 78 * mm
+SIGNER_COLUMN = 78 * mm
 SIGNATURE_SPACE = 20 * mm
-QR_CAPTION = "Pindai untuk memeriksa keaslian surat"
 WATERMARK = "KONSEP"
 
 
@@ -64,14 +64,13 @@ HEAD_LINE = paragraph_style("head", 13, bold=True, align=TA_CENTER)
 HEAD_MAIN = paragraph_style("head-main", 16, bold=True, align=TA_CENTER)
 ADDRESS = paragraph_style("address", 9.5, align=TA_CENTER)
 TITLE = paragraph_style("title", 13, bold=True, align=TA_CENTER, underlineWidth=0.8, underlineOffset=-2.5)
-NUMBER = paragraph_style("number", 11.5, align=TA_CENTER, spaceAfter=14)
+NUMBER_SPACE_AFTER = 14
 BODY = paragraph_style("body", 11.5, align=TA_JUSTIFY, spaceAfter=6, leading=15.5)
 CELL = paragraph_style("cell", 11.5)
 HEADING = paragraph_style("heading", 11.5, spaceAfter=3)  # a lead-in line such as "Dari seorang ibu:"
 TABLE_CELL = paragraph_style("table-cell", 10.5, leading=13)
 TABLE_HEAD = paragraph_style("table-head", 10.5, bold=True, align=TA_CENTER, leading=13)
 SIGNER = paragraph_style("signer", 11.5, align=TA_CENTER)
-CAPTION = paragraph_style("caption", 8, align=TA_CENTER)
 
 
 def render_letter_pdf(doc: LetterDocument) -> bytes:
@@ -91,7 +90,7 @@ def render_letter_pdf(doc: LetterDocument) -> bytes:
         lang="id",
         initialFontName=FONT,
     )
-    pages = {"onFirstPage": _draw_watermark, "onLaterPages": _draw_watermark} if doc.is_draft else {}
+    pages = {"onFirstPage": _watermark_slot, "onLaterPages": _watermark_slot} if doc.is_draft else {}
     template.build(_story(doc, template.width), canvasmaker=NumberedCanvas, **pages)
     return buffer.getvalue()
 
@@ -108,7 +107,7 @@ def _story(doc: LetterDocument, width: float) -> list[Flowable]:
     return [
         *letterhead_flowables(doc.letterhead, width),
         _text(doc.title.upper(), TITLE, markup="<u>{}</u>"),
-        _text(f"Nomor: {doc.number if doc.number is not None else '......'}", NUMBER),
+        NumberSlot(doc, width),
         _text(doc.opening, BODY),
         *[flowable for section in doc.sections for flowable in _block(section, width, label_width)],
         *[_text(paragraph, BODY) for paragraph in doc.statement],
@@ -245,14 +244,61 @@ def _ending(doc: LetterDocument, width: float) -> Flowable:
 
 
 def _signature_band(doc: LetterDocument, width: float) -> list[Flowable]:
-    # a draft is not yet valid, so it never carries a verification code
-    show_qr = doc.verification_url is not None and not doc.is_draft
-    qr = [QrCode(doc.verification_url or "", QR_SIZE), _text(QR_CAPTION, CAPTION)] if show_qr else ""
-    gap = width - QR_COLUMN - SIGNER_COLUMN
-    band = Table([[qr, "", _signer_lines(doc)]], colWidths=[QR_COLUMN, gap, SIGNER_COLUMN])
+    gap = width - slots.QR_COLUMN - SIGNER_COLUMN
+    band = Table([[QrSlot(doc), "", _signer_lines(doc)]], colWidths=[slots.QR_COLUMN, gap, SIGNER_COLUMN])
     band.setStyle(_grid_style(valign="BOTTOM"))
-    band.setStyle(TableStyle([("ALIGN", (0, 0), (0, 0), "CENTER")]))
     return [Spacer(1, 5 * mm), band]
+
+
+class NumberSlot(Flowable):
+    """The line "Nomor: ..." centred on the text width, drawn as the number slot: dots on a draft."""
+
+    def __init__(self, doc: LetterDocument, width: float) -> None:
+        super().__init__()
+        self.doc, self.width, self.height = doc, width, slots.NUMBER_LEADING
+        self.spaceAfter = NUMBER_SPACE_AFTER
+
+    def wrap(self, availWidth: float, availHeight: float) -> tuple[float, float]:
+        return self.width, self.height
+
+    def draw(self) -> None:
+        canvas, name = self.canv, slots.number_slot(self.doc)
+        canvas.beginForm(name, 0, 0, self.width, self.height)
+        canvas.setFont(FONT, slots.NUMBER_SIZE)
+        canvas.drawCentredString(self.width / 2, slots.number_baseline(), slots.number_text(self.doc))
+        canvas.endForm()
+        canvas.doForm(name)
+
+
+class QrSlot(Flowable):
+    """The QR code over its caption, drawn as the QR slot: empty on a draft, which is not yet valid."""
+
+    def __init__(self, doc: LetterDocument) -> None:
+        super().__init__()
+        self.url = None if doc.is_draft else doc.verification_url
+        self.width, self.height = slots.QR_COLUMN, slots.qr_slot_height()
+
+    def wrap(self, availWidth: float, availHeight: float) -> tuple[float, float]:
+        return self.width, self.height
+
+    def draw(self) -> None:
+        canvas = self.canv
+        canvas.beginForm(slots.QR_SLOT, 0, 0, self.width, self.height)
+        if self.url:
+            draw_qr_slot(canvas, self.url)
+        canvas.endForm()
+        canvas.doForm(slots.QR_SLOT)
+
+
+def draw_qr_slot(canvas: Canvas, url: str) -> None:
+    """What the QR slot of an issued letter holds, drawn in the slot's space (finishing writes the same)."""
+    canvas.saveState()
+    canvas.translate((slots.QR_COLUMN - slots.QR_SIZE) / 2, slots.qr_slot_height() - slots.QR_SIZE)
+    canvas.addLiteral(qr_operators(url, slots.QR_SIZE))
+    canvas.restoreState()
+    canvas.setFont(FONT, slots.CAPTION_SIZE)
+    for line, baseline in zip(slots.caption_lines(), slots.caption_baselines(), strict=True):
+        canvas.drawCentredString(slots.QR_COLUMN / 2, baseline, line)
 
 
 def _signer_lines(doc: LetterDocument) -> list[Flowable]:
@@ -274,9 +320,17 @@ def _staff_number(signer: SignerBlock) -> str:
     return f"NIP. {number}" if re.match(r"\d", number) else number
 
 
-def _draw_watermark(canvas: Canvas, template: SimpleDocTemplate) -> None:
-    # drawn when the page begins, so the letter's text lies on top of it
-    page_width, page_height = template.pagesize
+def _watermark_slot(canvas: Canvas, template: SimpleDocTemplate) -> None:
+    # drawn when the page begins, so the letter's text lies on top of it; defined with the first page
+    if not canvas.hasForm(slots.WATERMARK_SLOT):
+        page_width, page_height = template.pagesize
+        canvas.beginForm(slots.WATERMARK_SLOT, 0, 0, page_width, page_height)
+        _draw_watermark(canvas, page_width, page_height)
+        canvas.endForm()
+    canvas.doForm(slots.WATERMARK_SLOT)
+
+
+def _draw_watermark(canvas: Canvas, page_width: float, page_height: float) -> None:
     size = 0.55 * math.hypot(page_width, page_height) / pdfmetrics.stringWidth(WATERMARK, FONT_BOLD, 1)
     canvas.saveState()
     canvas.setFillColor(colors.Color(0.86, 0.86, 0.86))

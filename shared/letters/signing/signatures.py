@@ -75,9 +75,12 @@ class SignatureCheck:
 
 
 def sign_pdf(
-    pdf: bytes, signer: VillageSigner, *, reason: str, location: str, field_name: str = "TandaTanganDesa"
+    pdf: bytes | IncrementalPdfFileWriter, signer: VillageSigner, *, reason: str, location: str,
+    field_name: str = "TandaTanganDesa",
 ) -> bytes:
-    """Sign the whole PDF with the village's key: PAdES baseline B-B, invisible signature field."""
+    """Sign the whole PDF with the village's key: PAdES baseline B-B, invisible signature field.
+
+    pdf: the file, or a writer holding an update not yet written (the signature's revision then carries it)."""
     meta = signers.PdfSignatureMetadata(
         field_name=field_name,
         subfilter=fields.SigSeedSubFilter.PADES,
@@ -85,7 +88,7 @@ def sign_pdf(
         location=location,
         md_algorithm="sha256",
     )
-    writer = IncrementalPdfFileWriter(BytesIO(pdf))
+    writer = pdf if isinstance(pdf, IncrementalPdfFileWriter) else IncrementalPdfFileWriter(BytesIO(pdf))
     pdf_signer = signers.PdfSigner(meta, signer=prepared_signer(signer.signer))
     signed = BytesIO()
     pdf_signer.sign_pdf(writer, bytes_reserved=_bytes_reserved(signer), output=signed)

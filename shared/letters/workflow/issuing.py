@@ -22,7 +22,7 @@ from sqlmodel import Session
 from shared.config import Settings
 from shared.db import saved_id
 from shared.letters.documents.compose import signer_for
-from shared.letters.documents.letter_pdf import render_letter
+from shared.letters.documents.letter_pdf import final_letter
 from shared.letters.intake.catalog import LetterType, load_catalog
 from shared.letters.signing.provisioning import local_village_key
 from shared.letters.signing.signatures import DEFAULT_REASON, VillageSigner, load_signer, sign_pdf
@@ -116,10 +116,11 @@ def stored_pdf(settings: Settings, claim: Claim) -> tuple[bytes, dict[str, Any]]
     if stored is not None:
         return stored, {**signer_for(village, letter_type.code), "development_certificate": key.is_development}
     assert letter.number is not None and letter.verification_token is not None and letter.numbered_at is not None
-    rendered = render_letter(letter_type=letter_type, village=village, applicant=letter.applicant,
-                             fields=letter.fields, letter_date=village_today(village, now=as_utc(letter.numbered_at)),
-                             number=letter.number, verification_url=verification_url(settings,
-                                                                                      letter.verification_token))
+    # the approved draft, its number and QR code filled in: the letter is not laid out a second time
+    rendered = final_letter(letter_type=letter_type, village=village, applicant=letter.applicant, fields=letter.fields,
+                            letter_date=village_today(village, now=as_utc(letter.numbered_at)), number=letter.number,
+                            verification_url=verification_url(settings, letter.verification_token),
+                            draft=files.read(letter.id, "draft"))
     pdf = sign_pdf(rendered.pdf, key, reason=f"{DEFAULT_REASON}: {letter_type.title} {letter.number}",
                    location=f"Desa {village.name}")
     # kept with the signer, so the public page need not parse the stored PDF on every scan
