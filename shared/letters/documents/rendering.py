@@ -136,7 +136,7 @@ def _text(text: str, style: ParagraphStyle, markup: str = "{}") -> Paragraph:
 def letterhead_flowables(head: Letterhead, width: float) -> list[Flowable]:
     """The kop surat (lines, emblem, address, the double rule) as flowables, for letters and the register."""
     styles = [HEAD_LINE] * (len(head.lines) - 1) + [HEAD_MAIN]
-    lines = [_text(line.upper(), style) for line, style in zip(head.lines, styles, strict=False)]
+    lines = [CentredLine(line.upper(), style) for line, style in zip(head.lines, styles, strict=False)]
     image = _logo_image(head)
     logo = EmblemImage(prepared_emblem(image, LOGO_SIZE), LOGO_SIZE) if image else ""
     # an empty column the logo's width on the right keeps the text centred on the page
@@ -151,6 +151,34 @@ def _logo_image(head: Letterhead) -> bytes | None:
     if head.logo:
         return head.logo
     return Path(head.logo_path).read_bytes() if head.logo_path else None
+
+
+class CentredLine(Flowable):
+    """A short line centred on its width, set as a centred one-line Paragraph sets it, without the markup parse and
+    line breaking a Paragraph costs; a text too long for one line is left to a Paragraph."""
+
+    def __init__(self, text: str, style: ParagraphStyle) -> None:
+        super().__init__()
+        self.text, self.style = " ".join(text.split()), style  # spaces collapse as a Paragraph collapses them
+        self.paragraph: Paragraph | None = None
+
+    def wrap(self, availWidth: float, availHeight: float) -> tuple[float, float]:
+        if pdfmetrics.stringWidth(self.text, self.style.fontName, self.style.fontSize) > availWidth:
+            self.paragraph = _text(self.text, self.style)
+            return self.paragraph.wrap(availWidth, availHeight)
+        self.paragraph, self.width, self.height = None, availWidth, self.style.leading
+        return self.width, self.height
+
+    def split(self, availWidth: float, availHeight: float) -> list[Flowable]:
+        return self.paragraph.split(availWidth, availHeight) if self.paragraph else []
+
+    def draw(self) -> None:
+        if self.paragraph is not None:
+            self.paragraph.drawOn(self.canv, 0, 0)
+            return
+        self.canv.setFont(self.style.fontName, self.style.fontSize)
+        # where a Paragraph puts its first baseline: one font size below the top
+        self.canv.drawCentredString(self.width / 2, self.height - self.style.fontSize, self.text)
 
 
 class DoubleRule(Flowable):
@@ -303,11 +331,11 @@ def draw_qr_slot(canvas: Canvas, url: str) -> None:
 
 def _signer_lines(doc: LetterDocument) -> list[Flowable]:
     signer = doc.signer
-    staff = [_text(_staff_number(signer), SIGNER)] if signer.staff_number else []
+    staff = [CentredLine(_staff_number(signer), SIGNER)] if signer.staff_number else []
     return [
-        _text(f"{doc.place}, {format_indonesian_date(doc.letter_date)}", SIGNER),
-        *[_text(line, SIGNER) for line in signer.on_behalf],
-        _text(signer.position, SIGNER),
+        CentredLine(f"{doc.place}, {format_indonesian_date(doc.letter_date)}", SIGNER),
+        *[CentredLine(line, SIGNER) for line in signer.on_behalf],
+        CentredLine(signer.position, SIGNER),
         Spacer(1, SIGNATURE_SPACE),
         _text(signer.name, SIGNER, markup="<b><u>{}</u></b>"),
         *staff,

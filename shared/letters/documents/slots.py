@@ -3,8 +3,9 @@
 A letter is laid out once, as its draft. What issuing adds or takes away (the KONSEP watermark, the number after
 "Nomor:", the QR code with its caption) is each drawn as a PDF form XObject, a slot, wherever the layout put it;
 issuing then fills the slots of the approved draft (shared.letters.documents.finishing) instead of laying the
-letter out again, so the letter issued is the very layout the official approved. The geometry and the drawing
-operators here are the ones both ways of making an issued letter use.
+letter out again, so the letter issued is the very layout the official approved. The slots' names, texts and
+geometry are here, for both ways of making an issued letter: ReportLab's (shared.letters.documents.rendering)
+and the slots filled in (shared.letters.documents.finishing), which must draw the same pixels.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ from dataclasses import replace
 
 from reportlab.lib.units import mm
 from reportlab.lib.utils import simpleSplit
-from reportlab.pdfbase import pdfmetrics
 
 from shared.letters.documents.document import LetterDocument
 from shared.letters.documents.fonts import FONT
@@ -43,18 +43,22 @@ def number_slot(doc: LetterDocument) -> str:
 
 
 def number_text(doc: LetterDocument) -> str:
+    """The number line: dots on a draft."""
     return f"Nomor: {doc.number if doc.number is not None else '......'}"
 
 
 def number_baseline() -> float:
+    """The number line's baseline in its slot: one font size below the top, where a Paragraph puts it."""
     return NUMBER_LEADING - NUMBER_SIZE
 
 
 def caption_lines() -> list[str]:
+    """The QR code's caption, broken to the QR column's width."""
     return simpleSplit(QR_CAPTION, FONT, CAPTION_SIZE, QR_COLUMN)
 
 
 def qr_slot_height() -> float:
+    """The QR slot holds the code over its caption."""
     return QR_SIZE + len(caption_lines()) * CAPTION_LEADING
 
 
@@ -62,7 +66,3 @@ def caption_baselines() -> list[float]:
     """The caption's lines' baselines, top line first, in the QR slot's space."""
     lines = len(caption_lines())
     return [(lines - 1 - i) * CAPTION_LEADING + CAPTION_LEADING - CAPTION_SIZE for i in range(lines)]
-
-
-def text_width(text: str, size: float) -> float:
-    return pdfmetrics.stringWidth(text, FONT, size)
