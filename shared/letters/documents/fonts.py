@@ -16,14 +16,23 @@ __all__ = ["FONT", "FONT_BOLD"]
 SUBSETS_KEPT = 16
 
 
-class _FlateOnce:
-    """ReportLab's Flate filter, remembering what it compressed lately: a font subset repeats from letter to letter.
+@lru_cache(maxsize=2 * SUBSETS_KEPT)
+def compressed(data: bytes) -> bytes:
+    """zlib's compression of data, remembered: a font subset repeats from letter to letter.
 
     The key is the subset's bytes as the face's cache returns them, the same object each time, so a repeat costs
     a hash already computed and an identity test."""
+    return zlib.compress(data)
+
+
+class _FlateOnce:
+    """ReportLab's Flate filter, through `compressed`."""
 
     pdfname = "FlateDecode"
-    encode = staticmethod(lru_cache(maxsize=2 * SUBSETS_KEPT)(zlib.compress))
+
+    @staticmethod
+    def encode(data: bytes) -> bytes:
+        return compressed(data)
 
 
 FLATE_ONCE = _FlateOnce()

@@ -16,7 +16,7 @@ from PIL import Image
 from reportlab.pdfbase import pdfmetrics
 
 from shared.letters.documents.document import LetterDocument, Section, SignerBlock
-from shared.letters.documents.fonts import FLATE_ONCE, FONT
+from shared.letters.documents.fonts import FONT, compressed
 from shared.letters.documents.rendering import format_indonesian_date, render_letter_pdf
 from tests.shared.letters.documents.conftest import NUMBER, VERIFICATION_URL
 
@@ -271,10 +271,10 @@ def test_a_letter_renders_the_same_bytes_whatever_the_process_rendered_before(fi
 def test_a_font_subset_is_made_and_compressed_once_for_letters_of_the_same_characters(final_sktm):
     face = pdfmetrics.getFont(FONT).face
     render_letter_pdf(final_sktm)
-    subsets, compressions = face._subset.cache_info(), FLATE_ONCE.encode.cache_info()
+    subsets, compressions = face._subset.cache_info(), compressed.cache_info()
     other = replace(final_sktm, sections=(Section(rows=(("Nama", "Budi Santoso"), ("NIK", "3202150101800001"))),))
     render_letter_pdf(other)  # other words, all of them ASCII: the same first subset of each face
     assert (face._subset.cache_info().hits, face._subset.cache_info().misses) == (subsets.hits + 1, subsets.misses)
     # the regular and the bold face's subsets, both compressed before
-    assert (FLATE_ONCE.encode.cache_info().hits, FLATE_ONCE.encode.cache_info().misses) == (
+    assert (compressed.cache_info().hits, compressed.cache_info().misses) == (
         compressions.hits + 2, compressions.misses)
