@@ -2,9 +2,10 @@
 
 The draft's PDF stays as it was, byte for byte; an incremental update (the one the signature then closes) points
 each page's slots at new forms: an empty watermark, the number after "Nomor:", the QR code over its caption.
-That costs a parse of the draft and a few hundred bytes of operators where a layout costs milliseconds. It applies
-only where the draft is the layout of this very letter (its number slot carries the layout key) and the texts to
-write are ASCII, which the font's first subset holds at their own codes; otherwise issuing lays the letter out.
+That costs a parse of the draft and a few kilobytes of operators, where a layout costs several milliseconds. It
+applies only where the draft is the layout of this very letter (its number slot carries the layout key) and the
+texts to write are ASCII, which the font's first subset holds at their own codes; otherwise issuing lays the
+letter out anew.
 """
 
 from __future__ import annotations
