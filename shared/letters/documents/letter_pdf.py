@@ -32,7 +32,6 @@ class FinalLetter:
 
     pdf: IncrementalPdfFileWriter | bytes  # the approved draft with its slots filled, or the letter laid out anew
     signer: dict[str, Any]
-    from_draft: bool
 
 
 def render_letter(*, letter_type: LetterType, village: Village, applicant: dict[str, Any], fields: dict[str, Any],
@@ -55,6 +54,6 @@ def final_letter(*, letter_type: LetterType, village: Village, applicant: dict[s
                               verification_url=verification_url)
     finished = finish_draft(draft, document) if draft is not None else None
     if finished is not None:
-        return FinalLetter(pdf=finished, signer=signer, from_draft=True)
+        return FinalLetter(pdf=finished, signer=signer)
     log.info("letter %s laid out anew: its draft is not the layout of the letter as issued", number)
-    return FinalLetter(pdf=render_letter_pdf(document), signer=signer, from_draft=False)
+    return FinalLetter(pdf=render_letter_pdf(document), signer=signer)
