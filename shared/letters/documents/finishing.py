@@ -11,7 +11,6 @@ letter out anew.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from io import BytesIO
 
 from pyhanko.pdf_utils import generic
@@ -36,7 +35,8 @@ def finish_draft(draft: bytes, doc: LetterDocument) -> IncrementalPdfFileWriter 
         return None
     try:
         writer = IncrementalPdfFileWriter(BytesIO(draft))
-        pages = list(_pages(writer.root["/Pages"]))
+        # each page's resources (inherited ones included), as pyHanko finds them for an incremental update
+        pages = [writer.find_page_for_modification(index)[1] for index in range(int(writer.root["/Pages"]["/Count"]))]
         forms = _slot_forms(pages)
         number_name = FORM_PREFIX + slots.number_slot(doc)
         if not {number_name, FORM_PREFIX + slots.WATERMARK_SLOT, FORM_PREFIX + slots.QR_SLOT} <= forms.keys():
@@ -58,8 +58,8 @@ def finish_draft(draft: bytes, doc: LetterDocument) -> IncrementalPdfFileWriter 
     except (PdfError, KeyError, TypeError, ValueError):  # not a PDF this service made: lay the letter out
         return None
     refs = {name: writer.add_object(form) for name, form in replacements.items()}
-    for page in pages:
-        xobjects = page["/Resources"]["/XObject"]
+    for resources in pages:
+        xobjects = resources["/XObject"]
         for name, ref in refs.items():
             if pdf_name(name) in xobjects:
                 xobjects[pdf_name(name)] = ref
@@ -72,18 +72,10 @@ def _writable(text: str) -> bool:
     return text.isascii() and text.isprintable()
 
 
-def _pages(node: generic.DictionaryObject) -> Iterator[generic.DictionaryObject]:
-    if node.get("/Type") == "/Pages":
-        for kid in node["/Kids"]:
-            yield from _pages(kid.get_object())
-    else:
-        yield node
-
-
 def _slot_forms(pages: list[generic.DictionaryObject]) -> dict[str, generic.IndirectObject]:
     forms: dict[str, generic.IndirectObject] = {}
-    for page in pages:
-        xobjects = page["/Resources"].get("/XObject") or generic.DictionaryObject()
+    for resources in pages:
+        xobjects = resources.get("/XObject") or generic.DictionaryObject()
         for name in xobjects:
             if name.startswith(FORM_PREFIX + "slot."):
                 forms[name] = xobjects.raw_get(name)
@@ -121,8 +113,7 @@ def _number_operators(font: str, form: generic.StreamObject, doc: LetterDocument
 
 
 def _qr_operators(font: str, url: str) -> bytes:
-    offset = fp_str((slots.QR_COLUMN - slots.QR_SIZE) / 2, slots.qr_slot_height() - slots.QR_SIZE)
-    lines = [f"q 1 0 0 1 {offset} cm", qr_operators(url, slots.QR_SIZE), "Q"]
+    lines = [f"q 1 0 0 1 {fp_str(*slots.qr_origin())} cm", qr_operators(url, slots.QR_SIZE), "Q"]
     lines += [_text_operators(font, slots.CAPTION_SIZE, slots.QR_COLUMN / 2, baseline, line)
               for line, baseline in zip(slots.caption_lines(), slots.caption_baselines(), strict=True)]
     return "\n".join(lines).encode("ascii")

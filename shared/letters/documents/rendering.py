@@ -313,15 +313,15 @@ class QrSlot(Flowable):
         canvas = self.canv
         canvas.beginForm(slots.QR_SLOT, 0, 0, self.width, self.height)
         if self.url:
-            draw_qr_slot(canvas, self.url)
+            _draw_qr_slot(canvas, self.url)
         canvas.endForm()
         canvas.doForm(slots.QR_SLOT)
 
 
-def draw_qr_slot(canvas: Canvas, url: str) -> None:
+def _draw_qr_slot(canvas: Canvas, url: str) -> None:
     """What the QR slot of an issued letter holds, drawn in the slot's space (finishing writes the same)."""
     canvas.saveState()
-    canvas.translate((slots.QR_COLUMN - slots.QR_SIZE) / 2, slots.qr_slot_height() - slots.QR_SIZE)
+    canvas.translate(*slots.qr_origin())
     canvas.addLiteral(qr_operators(url, slots.QR_SIZE))
     canvas.restoreState()
     canvas.setFont(FONT, slots.CAPTION_SIZE)

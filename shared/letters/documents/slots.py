@@ -62,6 +62,11 @@ def qr_slot_height() -> float:
     return QR_SIZE + len(caption_lines()) * CAPTION_LEADING
 
 
+def qr_origin() -> tuple[float, float]:
+    """Where the QR code's bottom left corner sits in its slot: centred, over the caption."""
+    return (QR_COLUMN - QR_SIZE) / 2, qr_slot_height() - QR_SIZE
+
+
 def caption_baselines() -> list[float]:
     """The caption's lines' baselines, top line first, in the QR slot's space."""
     lines = len(caption_lines())
