@@ -14,19 +14,25 @@ from shared.db import get_engine
 
 
 @contextmanager
-def statements(settings: Settings) -> Iterator[list[str]]:
-    """The SQL statements the engine runs inside the block, whitespace collapsed."""
+def statements(settings: Settings, *, transactions: bool = False) -> Iterator[list[str]]:
+    """The SQL statements the engine runs inside the block, whitespace collapsed; with transactions, also each
+    transaction's end as "COMMIT" or "ROLLBACK" (each a round trip to the database)."""
     seen: list[str] = []
 
     def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
         seen.append(" ".join(statement.split()))
 
+    ends = {"commit": lambda _conn: seen.append("COMMIT"), "rollback": lambda _conn: seen.append("ROLLBACK")}
     engine = get_engine(settings)
     event.listen(engine, "before_cursor_execute", record)
+    for name, listener in ends.items() if transactions else ():
+        event.listen(engine, name, listener)
     try:
         yield seen
     finally:
         event.remove(engine, "before_cursor_execute", record)
+        for name, listener in ends.items() if transactions else ():
+            event.remove(engine, name, listener)
 
 
 def shape(statement: str) -> str:

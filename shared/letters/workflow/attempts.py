@@ -3,7 +3,8 @@
 An attempt is counted (and committed) before the step runs, so one that never reports back, because its
 worker was killed or hit the hard time limit, counts too: a letter cannot loop through redeliveries for ever.
 In the same commit the attempt takes its letter's lease, which it renews while the step runs
-(shared.letters.workflow.leases): a lease left to run out tells the sweeper the attempt was abandoned.
+(shared.letters.workflow.leases): a lease left to run out tells the sweeper the attempt was abandoned. The step
+ends the lease in the commit that moves its letter on, so a step costs no transaction of its own to release it.
 Errors the caller names transient (database or broker away) propagate, for it to retry later; any other error is
 kept on the letter as `last_error`, and at `letter_max_attempts` the letter moves to `failed`.
 """
@@ -21,7 +22,7 @@ from shared.config import Settings
 from shared.db import session_scope
 from shared.letters.intake.nik import hide_niks
 from shared.letters.workflow.events import record_event
-from shared.letters.workflow.leases import lease_kept, take_lease
+from shared.letters.workflow.leases import ATTEMPT, LEASE_ENDED, lease_kept, take_lease
 from shared.letters.workflow.states import Status, transition
 from shared.models import Letter, utcnow
 
@@ -89,6 +90,9 @@ def run_attempt(*, settings: Settings, letter_id: uuid.UUID, source: Status, ste
                 transient: tuple[type[BaseException], ...] = ()) -> Any:
     """Count an attempt and run step(session=, settings=, letter_id=) under the attempt's lease.
 
+    The step's session names the attempt (Session.info[ATTEMPT]) for the step to end its lease in its last commit
+    (leases.end_lease_in); a step that does not is followed by a release of its own.
+
     A transient error propagates for the caller to retry later, with no error kept on the letter; the attempt
     it interrupted stays counted (a database that is down before the attempt begins counts none).
 
@@ -98,13 +102,16 @@ def run_attempt(*, settings: Settings, letter_id: uuid.UUID, source: Status, ste
         attempt = begin_attempt(session, letter_id, source, leased_by=settings)
     if attempt is None:
         return False
-    with lease_kept(settings, letter_id, attempt):
+    with lease_kept(settings, letter_id, attempt) as lease:
         with session_scope(settings) as session:
             if _over_the_limit(session, settings, letter_id, source, attempt):
                 return None
         try:
             with session_scope(settings) as session:
-                return step(session=session, settings=settings, letter_id=letter_id)
+                session.info[ATTEMPT] = attempt
+                result = step(session=session, settings=settings, letter_id=letter_id)
+                lease.ended = session.info.get(LEASE_ENDED, False)  # only a step that returned: its commit did
+                return result
         except transient:
             raise
         except Exception as exc:

@@ -27,6 +27,7 @@ from shared.letters.intake.catalog import LetterType, load_catalog
 from shared.letters.signing.provisioning import local_village_key
 from shared.letters.signing.signatures import DEFAULT_REASON, VillageSigner, load_signer, sign_pdf
 from shared.letters.workflow.events import record_event
+from shared.letters.workflow.leases import end_lease_in
 from shared.letters.workflow.lifecycle import letter_and_village
 from shared.letters.workflow.numbering import new_number
 from shared.letters.workflow.states import Status, transition
@@ -138,6 +139,7 @@ def mark_issued(session: Session, letter: Letter, *, pdf: bytes, signer: dict[st
         return False
     record_event(session, letter_id=letter.id, type="issued", actor="worker",
                  detail={"number": letter.number, "sha256": digest}, letter=letter)
+    end_lease_in(session, letter.id)  # the attempt ends with this commit
     session.commit()
     log.info("letter %s issued as number %s", letter.id, letter.number)
     return True

@@ -2,11 +2,12 @@
 
 An attempt takes its letter's lease in the transaction that counts it (shared.letters.workflow.attempts); a
 heartbeat thread renews it every quarter of `attempt_lease` seconds while the step runs, and it is deleted when
-the attempt ends. A worker killed mid-step leaves a lease nobody renews: once it has run out, the sweeper sends
-the letter's step again at once, instead of waiting for the letter to look idle. A live worker keeps renewing
-however long its step takes, so its letter is not sent again. A process that hangs (SIGSTOP, a frozen machine)
-stops renewing too; its letter may then run elsewhere while the hung attempt still exists, which is safe: every
-step is a compare-and-set, so whichever finishes second finds nothing to do.
+the attempt ends: by the step's last commit, the one that moves the letter on (end_lease_in), or else afterwards.
+A worker killed mid-step leaves a lease nobody renews: once it has run out, the sweeper sends the letter's step
+again at once, instead of waiting for the letter to look idle. A live worker keeps renewing however long its step
+takes, so its letter is not sent again. A process that hangs (SIGSTOP, a frozen machine) stops renewing too; its
+letter may then run elsewhere while the hung attempt still exists, which is safe: every step is a compare-and-set,
+so whichever finishes second finds nothing to do.
 
 The lease lives in a table of its own, not on the letter row: a heartbeat must not wait behind the letter's row
 lock, which a step's short transactions take.
@@ -21,6 +22,7 @@ import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -32,6 +34,11 @@ from shared.db import dialect_insert, session_scope
 from shared.models import AttemptLease, Letter, utcnow
 
 log = logging.getLogger(__name__)
+
+# Keys of Session.info on the session a step runs in: the attempt it runs for (set by run_attempt), and whether
+# the step deleted that attempt's lease in a transaction it was about to commit.
+ATTEMPT = "suratdesa.attempt"
+LEASE_ENDED = "suratdesa.lease_ended"
 
 
 def lease_holder() -> str:
@@ -68,6 +75,19 @@ def release_lease(settings: Settings, letter_id: uuid.UUID, attempt: int) -> Non
         log.warning("letter %s: lease of attempt %d not released, it will run out: %s", letter_id, attempt, exc)
 
 
+def end_lease_in(session: Session, letter_id: uuid.UUID) -> None:
+    """Delete the lease of the attempt the session's step runs for, in the transaction the caller commits next.
+
+    A step calls this just before the commit that moves its letter on, so the attempt ends with the step's own
+    transaction instead of one more. Nothing for a session that runs no attempt (a step called directly)."""
+    attempt = session.info.get(ATTEMPT)
+    if attempt is None:
+        return
+    session.exec(delete(AttemptLease).where(col(AttemptLease.letter_id) == letter_id,
+                                            col(AttemptLease.attempt) == attempt))
+    session.info[LEASE_ENDED] = True
+
+
 def _heartbeat(settings: Settings, letter_id: uuid.UUID, attempt: int, stop: threading.Event) -> None:
     while not stop.wait(settings.attempt_lease / 4):
         try:
@@ -77,19 +97,28 @@ def _heartbeat(settings: Settings, letter_id: uuid.UUID, attempt: int, stop: thr
             log.warning("letter %s: lease of attempt %d not renewed: %s", letter_id, attempt, exc)
 
 
+@dataclass
+class HeldLease:
+    """An attempt's lease while its step runs; ended: the step's commit deleted it already."""
+
+    ended: bool = False
+
+
 @contextmanager
-def lease_kept(settings: Settings, letter_id: uuid.UUID, attempt: int) -> Iterator[None]:
-    """Renew the attempt's lease from a background thread while the block runs, then release it."""
-    stop = threading.Event()
+def lease_kept(settings: Settings, letter_id: uuid.UUID, attempt: int) -> Iterator[HeldLease]:
+    """Renew the attempt's lease from a background thread while the block runs, then release it unless the block
+    says the step's commit ended it."""
+    stop, held = threading.Event(), HeldLease()
     beat = threading.Thread(target=_heartbeat, args=(settings, letter_id, attempt, stop), daemon=True,
                             name=f"lease-{letter_id}")
     beat.start()
     try:
-        yield
+        yield held
     finally:
         stop.set()
         beat.join(timeout=1)  # a beat stuck on the database must not hold the attempt up
-        release_lease(settings, letter_id, attempt)
+        if not held.ended:
+            release_lease(settings, letter_id, attempt)
 
 
 def has_lease() -> Any:

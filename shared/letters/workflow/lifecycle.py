@@ -20,6 +20,7 @@ from shared.letters.documents.letter_pdf import render_letter
 from shared.letters.intake.catalog import load_catalog
 from shared.letters.intake.validation import validate_request
 from shared.letters.workflow.events import letter_events, record_event
+from shared.letters.workflow.leases import end_lease_in
 from shared.letters.workflow.states import (
     Status,
     actor_name,
@@ -133,13 +134,14 @@ def render_draft(*, session: Session, settings: Settings, letter_id: uuid.UUID,
         session.rollback()
         return False
     record_event(session, letter_id=letter.id, type="draft_rendered", actor="worker", letter=letter)
-    if approval_required(village, letter.type, letter_type.approval):
-        session.commit()
-        return Status.AWAITING_APPROVAL
-    transition(session, letter.id, source=Status.AWAITING_APPROVAL, target=Status.APPROVED)
-    record_event(session, letter_id=letter.id, type="approved", actor="system", detail={"automatic": True})
+    left = Status.AWAITING_APPROVAL
+    if not approval_required(village, letter.type, letter_type.approval):
+        transition(session, letter.id, source=Status.AWAITING_APPROVAL, target=Status.APPROVED)
+        record_event(session, letter_id=letter.id, type="approved", actor="system", detail={"automatic": True})
+        left = Status.APPROVED
+    end_lease_in(session, letter.id)  # the attempt ends with this commit
     session.commit()
-    return Status.APPROVED
+    return left
 
 
 def approve_automatically(*, session: Session, settings: Settings, letter_id: uuid.UUID) -> bool:

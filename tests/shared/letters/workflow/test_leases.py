@@ -13,8 +13,9 @@ from sqlmodel import Session, col, select, update
 
 from shared.config import Settings
 from shared.db import session_scope
+from shared.letters.workflow import lifecycle
 from shared.letters.workflow.attempts import STOPPED_UNREPORTED, begin_attempt, run_attempt
-from shared.letters.workflow.leases import renew_lease
+from shared.letters.workflow.leases import end_lease_in, renew_lease
 from shared.letters.workflow.sweeper import SweepReport
 from shared.models import AttemptLease, Letter, LetterStatus, as_utc, utcnow
 from shared.queue import ISSUE_LETTER, RENDER_DRAFT
@@ -63,6 +64,27 @@ def test_a_running_step_holds_a_lease_its_heartbeat_renews_and_releases_at_the_e
     assert all(expires > now for _, now, expires in seen)  # never ran out while the step ran
     assert seen[-1][2] - seen[0][2] > timedelta(seconds=2)  # pushed on, not taken once
     assert lease(settings, letter_id) is None
+
+
+def test_a_step_that_moves_its_letter_on_leaves_no_lease_behind(office: Office) -> None:
+    """Released by the step's own last commit (which transaction: test_step_statements)."""
+    settings, letter_id = office.settings, letter_in(office, "submitted")
+    assert run_attempt(settings=settings, letter_id=uuid.UUID(letter_id), source=LetterStatus.SUBMITTED,
+                       step=lifecycle.render_draft) == LetterStatus.AWAITING_APPROVAL
+    assert lease(settings, letter_id) is None
+
+
+def test_a_lease_the_step_meant_to_end_in_a_commit_that_never_came_is_still_released(office: Office) -> None:
+    settings, letter_id = office.settings, letter_in(office, "submitted")
+
+    def step_failing_before_its_commit(*, session: Session, settings: Settings, letter_id: uuid.UUID) -> bool:
+        end_lease_in(session, letter_id)
+        assert lease(settings, str(letter_id)) is not None  # deleted in this transaction only, not yet committed
+        raise ValueError("gagal sebelum commit")
+
+    assert run_attempt(settings=settings, letter_id=uuid.UUID(letter_id), source=LetterStatus.SUBMITTED,
+                       step=step_failing_before_its_commit) is None
+    assert lease(settings, letter_id) is None  # the rollback undid the delete; the attempt's own release did it
 
 
 def test_a_lease_that_ran_out_gets_the_step_sent_again_at_once_and_once(office: Office, broker: int) -> None:

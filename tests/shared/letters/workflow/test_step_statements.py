@@ -1,7 +1,8 @@
 """What the worker's two steps ask of the database per letter: each statement is paid on every letter issued.
 
-Counted on both databases from the attempt's count to its lease's release; the expected shapes are written out,
-so a statement added to a step (or a lock lost) shows up here."""
+Counted on both databases from the attempt's count to its lease's release, with each transaction's end (a round
+trip of its own); the expected shapes are written out, so a statement or a transaction added to a step (or a lock
+lost) shows up here."""
 
 from __future__ import annotations
 
@@ -35,28 +36,28 @@ def test_the_draft_step_and_the_issue_step_run_only_the_statements_their_guarant
     postgres = settings.db_url.startswith("postgresql")
     with session_scope(settings) as session:
         ensure_village_keys(session, settings)  # once per process, not per letter: outside the count
-    with statements(settings) as draft:
+    with statements(settings, transactions=True) as draft:
         assert run_attempt(settings=settings, letter_id=letter_id, source=LetterStatus.SUBMITTED,
                            step=lifecycle.render_draft) == LetterStatus.AWAITING_APPROVAL
     approved(office, letter_id)
-    with statements(settings) as issue:
+    with statements(settings, transactions=True) as issue:
         assert run_attempt(settings=settings, letter_id=letter_id, source=LetterStatus.APPROVED,
                            step=issuing.issue_letter) is True
 
     assert work(draft) == [
-        "UPDATE letter", "INSERT attempt_lease",  # the attempt counted, its lease taken (an upsert)
-        "SELECT letter, village",  # [the draft renders, no transaction open]
+        "UPDATE letter", "INSERT attempt_lease", "COMMIT",  # the attempt counted, its lease taken (an upsert)
+        "SELECT letter, village", "ROLLBACK",  # [the draft renders, no transaction open]
         "UPDATE letter", "SELECT letter_event", "INSERT letter_event",  # awaiting_approval, its event chained
         "SELECT webhook_endpoint, client",  # the outbox's deliveries, for the letter the step holds
-        "DELETE attempt_lease",  # the lease released
+        "DELETE attempt_lease", "COMMIT",  # the lease released by the step's own commit
     ], draft
     assert work(issue) == [
-        "UPDATE letter", "INSERT attempt_lease",
+        "UPDATE letter", "INSERT attempt_lease", "COMMIT",
         # the claim: the letter locked (a second claimer waits), the counter advanced, the number checked free
         "SELECT letter, village FOR UPDATE OF letter" if postgres else "SELECT letter, village",
-        "INSERT letter_counter", "SELECT letter", "UPDATE letter",
+        "INSERT letter_counter", "SELECT letter", "UPDATE letter", "COMMIT",
         # [rendered, signed and stored, no transaction open]
         "UPDATE letter", "SELECT letter_event", "INSERT letter_event",  # issued, its event chained
         "SELECT webhook_endpoint, client",
-        "DELETE attempt_lease",
+        "DELETE attempt_lease", "COMMIT",
     ], issue
