@@ -16,7 +16,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from sqlmodel import Session, col, update
+from sqlmodel import Session, col, exists, update
 
 from shared.config import Settings
 from shared.db import session_scope
@@ -24,7 +24,7 @@ from shared.letters.intake.nik import hide_niks
 from shared.letters.workflow.events import record_event
 from shared.letters.workflow.leases import ATTEMPT, LEASE_ENDED, lease_kept, take_lease
 from shared.letters.workflow.states import Status, transition
-from shared.models import Letter, utcnow
+from shared.models import AttemptLease, Letter, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -41,9 +41,16 @@ def describe_error(exc: BaseException) -> str:
 def begin_attempt(session: Session, letter_id: uuid.UUID, source: Status,
                   leased_by: Settings | None = None) -> int | None:
     """Count one attempt on a letter still in source (given settings, with the letter's lease) and commit;
-    its attempt number, or None."""
-    statement = (update(Letter).where(col(Letter.id) == letter_id, col(Letter.status) == source.value)
-                 .values(attempts=col(Letter.attempts) + 1, updated_at=utcnow()).returning(col(Letter.attempts)))
+    its attempt number, or None.
+
+    None too while another attempt's lease is live: that attempt is running, or its worker died so lately
+    that its lease has not run out (the sweeper then sends the step again, see leases). A second message for
+    the letter (the sweeper's, for a letter that waited long in the queue) so starts no second attempt beside
+    the first, which would do the work twice and count an attempt that failed nothing."""
+    now = utcnow()
+    running = exists().where(col(AttemptLease.letter_id) == letter_id, col(AttemptLease.expires_at) > now)
+    statement = (update(Letter).where(col(Letter.id) == letter_id, col(Letter.status) == source.value, ~running)
+                 .values(attempts=col(Letter.attempts) + 1, updated_at=now).returning(col(Letter.attempts)))
     attempt = session.exec(statement).scalar_one_or_none()
     if attempt is not None and leased_by is not None:
         take_lease(session, leased_by, letter_id, int(attempt))
@@ -96,7 +103,8 @@ def run_attempt(*, settings: Settings, letter_id: uuid.UUID, source: Status, ste
     A transient error propagates for the caller to retry later, with no error kept on the letter; the attempt
     it interrupted stays counted (a database that is down before the attempt begins counts none).
 
-    Returns the step's result, False when the letter is no longer in source, None when the attempt failed.
+    Returns the step's result, False when the letter is no longer in source or another attempt at it holds a live
+    lease, None when the attempt failed.
     """
     with session_scope(settings) as session:
         attempt = begin_attempt(session, letter_id, source, leased_by=settings)

@@ -134,10 +134,29 @@ def test_a_lease_left_on_a_letter_that_moved_on_is_purged_and_sends_nothing(offi
         assert session.exec(select(AttemptLease)).all() == []
 
 
+def test_a_second_message_while_an_attempt_holds_a_live_lease_begins_no_attempt(office: Office) -> None:
+    """A letter that waited long in the queue gets a second message from the sweeper; if it arrives while the
+    first attempt runs, it neither runs the step beside it nor counts an attempt."""
+    settings, letter_id = office.settings, letter_in(office, "approved")
+    assert started(settings, letter_id, LetterStatus.APPROVED) == 1
+    with session_scope(settings) as session:
+        assert begin_attempt(session, uuid.UUID(letter_id), LetterStatus.APPROVED, leased_by=settings) is None
+    ran: list[uuid.UUID] = []
+    assert run_attempt(settings=settings, letter_id=uuid.UUID(letter_id), source=LetterStatus.APPROVED,
+                       step=lambda **kwargs: ran.append(kwargs["letter_id"])) is False
+    assert ran == []
+    with session_scope(settings) as session:
+        assert session.get(Letter, uuid.UUID(letter_id)).attempts == 1  # type: ignore[union-attr]
+    assert lease(settings, letter_id).attempt == 1  # type: ignore[union-attr]  # the running one's, untouched
+    expire_at(settings, letter_id, utcnow() - timedelta(seconds=1))  # its worker died: the lease ran out
+    assert started(settings, letter_id, LetterStatus.APPROVED) == 2
+
+
 def test_a_later_attempt_takes_the_lease_and_the_earlier_heartbeat_stops(office: Office) -> None:
     settings, letter_id = office.settings, letter_in(office, "submitted")
     first = started(settings, letter_id, LetterStatus.SUBMITTED)
-    second = started(settings, letter_id, LetterStatus.SUBMITTED)  # the step sent again, the first one hung
+    expire_at(settings, letter_id, utcnow() - timedelta(seconds=1))  # the first one hung: its lease ran out
+    second = started(settings, letter_id, LetterStatus.SUBMITTED)  # and the step was sent again
     assert (first, second) == (1, 2)
     assert renew_lease(settings, uuid.UUID(letter_id), first) is False
     assert renew_lease(settings, uuid.UUID(letter_id), second) is True
