@@ -16,15 +16,15 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from sqlmodel import Session, col, exists, update
+from sqlmodel import Session, col, update
 
 from shared.config import Settings
 from shared.db import session_scope
 from shared.letters.intake.nik import hide_niks
 from shared.letters.workflow.events import record_event
-from shared.letters.workflow.leases import ATTEMPT, LEASE_ENDED, lease_kept, take_lease
+from shared.letters.workflow.leases import ATTEMPT, LEASE_ENDED, lease_kept, live_lease, take_lease
 from shared.letters.workflow.states import Status, transition
-from shared.models import AttemptLease, Letter, utcnow
+from shared.models import Letter, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -48,8 +48,8 @@ def begin_attempt(session: Session, letter_id: uuid.UUID, source: Status,
     the letter (the sweeper's, for a letter that waited long in the queue) so starts no second attempt beside
     the first, which would do the work twice and count an attempt that failed nothing."""
     now = utcnow()
-    running = exists().where(col(AttemptLease.letter_id) == letter_id, col(AttemptLease.expires_at) > now)
-    statement = (update(Letter).where(col(Letter.id) == letter_id, col(Letter.status) == source.value, ~running)
+    statement = (update(Letter).where(col(Letter.id) == letter_id, col(Letter.status) == source.value,
+                                      ~live_lease(letter_id, now))
                  .values(attempts=col(Letter.attempts) + 1, updated_at=now).returning(col(Letter.attempts)))
     attempt = session.exec(statement).scalar_one_or_none()
     if attempt is not None and leased_by is not None:

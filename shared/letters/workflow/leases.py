@@ -68,8 +68,7 @@ def release_lease(settings: Settings, letter_id: uuid.UUID, attempt: int) -> Non
     """Delete the attempt's lease: it has ended (a database away now leaves it to run out instead)."""
     try:
         with session_scope(settings) as session:
-            session.exec(delete(AttemptLease).where(col(AttemptLease.letter_id) == letter_id,
-                                                    col(AttemptLease.attempt) == attempt))
+            _delete_lease(session, letter_id, attempt)
             session.commit()
     except SQLAlchemyError as exc:
         log.warning("letter %s: lease of attempt %d not released, it will run out: %s", letter_id, attempt, exc)
@@ -83,9 +82,13 @@ def end_lease_in(session: Session, letter_id: uuid.UUID) -> None:
     attempt = session.info.get(ATTEMPT)
     if attempt is None:
         return
+    _delete_lease(session, letter_id, attempt)
+    session.info[LEASE_ENDED] = True
+
+
+def _delete_lease(session: Session, letter_id: uuid.UUID, attempt: int) -> None:
     session.exec(delete(AttemptLease).where(col(AttemptLease.letter_id) == letter_id,
                                             col(AttemptLease.attempt) == attempt))
-    session.info[LEASE_ENDED] = True
 
 
 def _heartbeat(settings: Settings, letter_id: uuid.UUID, attempt: int, stop: threading.Event) -> None:
@@ -124,6 +127,11 @@ def lease_kept(settings: Settings, letter_id: uuid.UUID, attempt: int) -> Iterat
 def has_lease() -> Any:
     """A WHERE clause for letters: some attempt holds a lease on it, live or run out."""
     return exists().where(col(AttemptLease.letter_id) == col(Letter.id))
+
+
+def live_lease(letter_id: uuid.UUID, now: datetime) -> Any:
+    """A WHERE clause: some attempt holds a lease on the letter that has not run out at now."""
+    return exists().where(col(AttemptLease.letter_id) == letter_id, col(AttemptLease.expires_at) > now)
 
 
 def abandoned_attempts(session: Session, statuses: list[str], now: datetime,
