@@ -26,7 +26,8 @@ __all__ = ["broker"]  # the fixture, shared with the sweeper's tests
 
 
 def lease(settings: Settings, letter_id: str) -> AttemptLease | None:
-    with session_scope(settings) as session:
+    # read-only: on SQLite it reads beside a step's open write transaction instead of waiting for its lock
+    with session_scope(settings, read_only=True) as session:
         return session.get(AttemptLease, uuid.UUID(letter_id))
 
 
@@ -85,6 +86,9 @@ def test_a_lease_the_step_meant_to_end_in_a_commit_that_never_came_is_still_rele
     assert run_attempt(settings=settings, letter_id=uuid.UUID(letter_id), source=LetterStatus.SUBMITTED,
                        step=step_failing_before_its_commit) is None
     assert lease(settings, letter_id) is None  # the rollback undid the delete; the attempt's own release did it
+    with session_scope(settings) as session:  # the step's own error, not a lock the check above waited for
+        assert session.get(Letter, uuid.UUID(letter_id)).last_error == (  # type: ignore[union-attr]
+            "ValueError: gagal sebelum commit")
 
 
 def test_a_lease_that_ran_out_gets_the_step_sent_again_at_once_and_once(office: Office, broker: int) -> None:
