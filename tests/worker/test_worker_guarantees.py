@@ -59,7 +59,8 @@ def wait_log(stack: Stack, name: str, pattern: str, count: int = 1, timeout: flo
 
 def live_worker(stack: Stack) -> tuple[dict[str, Any], dict[str, Any]]:
     """The running worker's configuration and statistics, as it answers over the broker."""
-    inspect = make_celery(stack.settings(), name="inspector").control.inspect(timeout=5)
+    # one worker answers: with limit=1 a call returns on its reply instead of waiting out the timeout for others
+    inspect = make_celery(stack.settings(), name="inspector").control.inspect(timeout=5, limit=1)
     deadline = time.monotonic() + 30
     while not (conf := inspect.conf()):
         assert time.monotonic() < deadline, stack.log("worker")[-2000:]
