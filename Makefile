@@ -29,10 +29,15 @@ tools:
 	      zbar-tools chromium) >/dev/null; \
 	  else echo "install poppler-utils, libnss3-tools, zbar-tools and chromium to run the tests" >&2; exit 1; fi; }
 
+# Two pytest-xdist processes, one test file at a time each: the suite waits on its stacks' workers, sweepers and
+# leases more than it computes, so two files in parallel on two cores take about 40% less time. A file's tests stay
+# together (its module-scoped stacks are started once). PYTEST_WORKERS="" runs the suite in one process.
+PYTEST_WORKERS ?= -n 2 --dist loadfile
+
 test: install tools
 	$(BIN)/ruff check shared services tests benchmarks
 	$(BIN)/mypy
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check shared services tests benchmarks
