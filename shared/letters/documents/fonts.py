@@ -7,7 +7,7 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any
 
-from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase import pdfdoc, pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont, TTFontFace
 
 __all__ = ["FONT", "FONT_BOLD"]
@@ -16,13 +16,14 @@ __all__ = ["FONT", "FONT_BOLD"]
 SUBSETS_KEPT = 16
 
 
-@lru_cache(maxsize=2 * SUBSETS_KEPT)
-def compressed(data: bytes) -> bytes:
-    """zlib's compression of data, remembered: a font subset repeats from letter to letter.
+@lru_cache(maxsize=4 * SUBSETS_KEPT)  # per face: its subsets and their ToUnicode maps
+def compressed(data: bytes | str) -> bytes:
+    """zlib's compression of data, remembered: a font subset and its ToUnicode map repeat from letter to letter.
 
-    The key is the subset's bytes as the face's cache returns them, the same object each time, so a repeat costs
-    a hash already computed and an identity test."""
-    return zlib.compress(data)
+    A subset's key is its bytes as the face's cache returns them, the same object each time, so a repeat costs a
+    hash already computed and an identity test; a map (3 kB of text, made anew per letter) costs a hash and a
+    comparison, some microseconds against a compression's 0.15 ms."""
+    return zlib.compress(data.encode("utf8") if isinstance(data, str) else data)
 
 
 class _FlateOnce:
@@ -64,12 +65,40 @@ class SubsetOnceFace(TTFontFace):
         return descriptor
 
 
+class FormattedArray(pdfdoc.PDFArray):
+    """A PDF array of numbers written as formatted once: a subset's widths repeat from letter to letter."""
+
+    def __init__(self, numbers: tuple[int, ...]) -> None:
+        super().__init__(numbers)
+        self.formatted = formatted_numbers(numbers)
+
+    def format(self, document: Any, IND: bytes = b"\n ") -> bytes:  # noqa: N803 (ReportLab's name)
+        return self.formatted
+
+
+@lru_cache(maxsize=4 * SUBSETS_KEPT)
+def formatted_numbers(numbers: tuple[int, ...]) -> bytes:
+    return pdfdoc.PDFArray(numbers).format(None)  # numbers are formatted without the document
+
+
 class SubsetOnceFont(TTFont):
-    """A TrueType font whose face is a SubsetOnceFace."""
+    """A TrueType font whose face is a SubsetOnceFace, and whose subsets' widths and ToUnicode maps are written
+    once per process too: about 0.5 ms to format 256 widths and 0.15 ms to compress the map, per subset, per letter."""
 
     def __init__(self, name: str, filename: str) -> None:
         super().__init__(name, filename)
         self.face = SubsetOnceFace(filename)
+
+    def addObjects(self, doc: Any) -> None:  # noqa: N802 (ReportLab's name)
+        fonts = doc.idToObject["BasicFonts"].dict
+        before = set(fonts)
+        super().addObjects(doc)
+        for name in fonts.keys() - before:  # this font's subsets, just added
+            font = fonts[name]
+            font.Widths = FormattedArray(tuple(font.Widths.sequence))
+            cmap = doc.idToObject.get(f"toUnicodeCMap:{font.BaseFont}")  # the name ReportLab gives it
+            if cmap is not None and doc.compression:
+                cmap.filters = [FLATE_ONCE]
 
 
 def _register_fonts() -> tuple[str, str]:

@@ -8,15 +8,17 @@ import subprocess
 import sys
 from dataclasses import replace
 from datetime import date
+from hashlib import sha256
 from pathlib import Path
 
 import pytest
 import zxingcpp
 from PIL import Image
 from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.ttfonts import TTFont
 
 from shared.letters.documents.document import LetterDocument, Section, SignerBlock
-from shared.letters.documents.fonts import FONT, compressed
+from shared.letters.documents.fonts import FONT, SubsetOnceFont, compressed, formatted_numbers
 from shared.letters.documents.rendering import format_indonesian_date, render_letter_pdf
 from tests.shared.letters.documents.conftest import NUMBER, VERIFICATION_URL
 
@@ -275,6 +277,16 @@ def test_a_font_subset_is_made_and_compressed_once_for_letters_of_the_same_chara
     other = replace(final_sktm, sections=(Section(rows=(("Nama", "Budi Santoso"), ("NIK", "3202150101800001"))),))
     render_letter_pdf(other)  # other words, all of them ASCII: the same first subset of each face
     assert (face._subset.cache_info().hits, face._subset.cache_info().misses) == (subsets.hits + 1, subsets.misses)
-    # the regular and the bold face's subsets, both compressed before
+    # the regular and the bold face's subsets and their ToUnicode maps, all four compressed before
     assert (compressed.cache_info().hits, compressed.cache_info().misses) == (
-        compressions.hits + 2, compressions.misses)
+        compressions.hits + 4, compressions.misses)
+
+
+def test_a_subsets_widths_and_map_written_once_are_the_bytes_reportlab_writes(final_sktm, monkeypatch):
+    docs = [final_sktm, replace(final_sktm, signer=replace(final_sktm.signer, name="Thérèse Łukasz")),
+            replace(final_sktm, signer=replace(final_sktm.signer, name="Ñoño Şükrü"))]
+    ours = [sha256(render_letter_pdf(doc)).hexdigest() for doc in docs * 2]  # the second time from the caches
+    widths = formatted_numbers.cache_info()
+    monkeypatch.setattr(SubsetOnceFont, "addObjects", TTFont.addObjects)  # ReportLab's own, every time anew
+    assert [sha256(render_letter_pdf(doc)).hexdigest() for doc in docs * 2] == ours
+    assert formatted_numbers.cache_info() == widths  # the reference run did not go through the cache
