@@ -49,6 +49,7 @@ def serious_violations(page: Page) -> list[dict[str, Any]]:
 def check_page(page: Page, name: str) -> None:
     """axe-core finds nothing serious; at 360 px nothing scrolls sideways; screenshots at 360 and 1280 px."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.wait_for_load_state("load")  # a page still arriving has no document to measure yet
     original = page.viewport_size
     for width in WIDTHS:
         page.set_viewport_size({"width": width, "height": 800})

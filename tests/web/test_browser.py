@@ -86,8 +86,10 @@ def test_the_whole_path_in_a_real_browser(web_stack: Stack, browser: Browser, tm
     check_page(post, "post-list-empty")
 
     post.get_by_role("link", name="Ajukan surat baru").click()
+    expect(post).to_have_url(base + "/pos/ajukan")  # the new page, not the old one while it is being left
     check_page(post, "choose-type")
     post.get_by_role("link", name="Surat Keterangan Tidak Mampu").click()
+    expect(post).to_have_url(base + "/pos/ajukan/sktm")
     check_page(post, "request-form")
     fill_sktm(post)
     post.locator('[name="applicant.nik"]').fill("320209120385000")  # 15 digits
