@@ -30,7 +30,7 @@ tools:
 	  else echo "install poppler-utils, libnss3-tools, zbar-tools and chromium to run the tests" >&2; exit 1; fi; }
 
 # Two pytest-xdist processes, one test file at a time each: the suite waits on its stacks' workers, sweepers and
-# leases more than it computes, so two files in parallel on two cores take about 40% less time. A file's tests stay
+# leases more than it computes, so two files in parallel on two cores take about a third less time. A file's tests stay
 # together (its module-scoped stacks are started once). PYTEST_WORKERS="" runs the suite in one process.
 PYTEST_WORKERS ?= -n 2 --dist loadfile
 
