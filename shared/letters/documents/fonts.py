@@ -16,7 +16,7 @@ __all__ = ["FONT", "FONT_BOLD"]
 SUBSETS_KEPT = 16
 
 
-@lru_cache(maxsize=4 * SUBSETS_KEPT)  # per face: its subsets and their ToUnicode maps
+@lru_cache(maxsize=4 * SUBSETS_KEPT)  # both faces' subsets and their ToUnicode maps
 def compressed(data: bytes | str) -> bytes:
     """zlib's compression of data, remembered: a font subset and its ToUnicode map repeat from letter to letter.
 
@@ -39,6 +39,13 @@ class _FlateOnce:
 FLATE_ONCE = _FlateOnce()
 
 
+def compress_once(doc: Any, name: str) -> None:
+    """The stream ReportLab added to doc under name, when it compresses, compressed through `compressed`."""
+    stream = doc.idToObject.get(name)
+    if stream is not None and doc.compression:
+        stream.filters = [FLATE_ONCE]
+
+
 class SubsetOnceFace(TTFontFace):
     """A TrueType face that makes, and compresses, each distinct subset once per process.
 
@@ -59,9 +66,7 @@ class SubsetOnceFace(TTFontFace):
 
     def addSubsetObjects(self, doc: Any, fontname: str, subset: list[int]) -> Any:  # noqa: N802
         descriptor = super().addSubsetObjects(doc, fontname, subset)
-        stream = doc.idToObject.get(f"fontFile:{self.filename}({fontname})")  # the name ReportLab gives it
-        if stream is not None and doc.compression:
-            stream.filters = [FLATE_ONCE]
+        compress_once(doc, f"fontFile:{self.filename}({fontname})")  # the name ReportLab gives it
         return descriptor
 
 
@@ -76,7 +81,7 @@ class FormattedArray(pdfdoc.PDFArray):
         return self.formatted
 
 
-@lru_cache(maxsize=4 * SUBSETS_KEPT)
+@lru_cache(maxsize=2 * SUBSETS_KEPT)  # both faces' subsets' widths
 def formatted_numbers(numbers: tuple[int, ...]) -> bytes:
     return pdfdoc.PDFArray(numbers).format(None)  # numbers are formatted without the document
 
@@ -96,9 +101,7 @@ class SubsetOnceFont(TTFont):
         for name in fonts.keys() - before:  # this font's subsets, just added
             font = fonts[name]
             font.Widths = FormattedArray(tuple(font.Widths.sequence))
-            cmap = doc.idToObject.get(f"toUnicodeCMap:{font.BaseFont}")  # the name ReportLab gives it
-            if cmap is not None and doc.compression:
-                cmap.filters = [FLATE_ONCE]
+            compress_once(doc, f"toUnicodeCMap:{font.BaseFont}")  # the name ReportLab gives it
 
 
 def _register_fonts() -> tuple[str, str]:
