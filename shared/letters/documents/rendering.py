@@ -32,6 +32,7 @@ from shared.letters.documents import slots
 from shared.letters.documents.document import LetterDocument, Letterhead, PeopleTable, Section, SignerBlock
 from shared.letters.documents.emblem import EmblemImage, prepared_emblem
 from shared.letters.documents.fonts import FONT, FONT_BOLD
+from shared.letters.documents.layout import Band, Cell, LabelledRows
 from shared.letters.documents.qr import qr_operators
 from shared.letters.documents.wording import format_indonesian_date
 
@@ -138,13 +139,12 @@ def letterhead_flowables(head: Letterhead, width: float) -> list[Flowable]:
     styles = [HEAD_LINE] * (len(head.lines) - 1) + [HEAD_MAIN]
     lines = [CentredLine(line.upper(), style) for line, style in zip(head.lines, styles, strict=False)]
     image = _logo_image(head)
-    logo = EmblemImage(prepared_emblem(image, LOGO_SIZE), LOGO_SIZE) if image else ""
+    logo = [EmblemImage(prepared_emblem(image, LOGO_SIZE), LOGO_SIZE)] if image else []
     # an empty column the logo's width on the right keeps the text centred on the page
     side = LOGO_COLUMN if image else 0
     text = [*lines, _text(head.address, ADDRESS)]
-    table = Table([[logo, text, ""]], colWidths=[side, width - 2 * side, side])
-    table.setStyle(_grid_style(valign="MIDDLE"))
-    return [table, Spacer(1, 2 * mm), DoubleRule(width), Spacer(1, 4 * mm)]
+    band = Band([logo, text, []], [side, width - 2 * side, side], valign="MIDDLE")
+    return [band, Spacer(1, 2 * mm), DoubleRule(width), Spacer(1, 4 * mm)]
 
 
 def _logo_image(head: Letterhead) -> bytes | None:
@@ -202,9 +202,7 @@ def _section(section: Section, width: float, label_width: float) -> list[Flowabl
     value_width = width - LABEL_INDENT - label_width - COLON_WIDTH
     rows = [["", _cell(label, CELL, label_width), ":", _cell(value, CELL, value_width)]
             for label, value in section.rows]
-    table = Table(rows, colWidths=[LABEL_INDENT, label_width, COLON_WIDTH, value_width])
-    table.setStyle(_grid_style(valign="TOP", bottom_padding=1))
-    table.setStyle(_cell_font(CELL))
+    table = LabelledRows(rows, [LABEL_INDENT, label_width, COLON_WIDTH, value_width], CELL)
     return [*heading, table, Spacer(1, 6)]
 
 
@@ -223,7 +221,7 @@ def _people_table(block: PeopleTable, width: float) -> list[Flowable]:
     return [*heading, table, Spacer(1, 8)]
 
 
-def _cell(text: str, style: ParagraphStyle, width: float) -> str | Paragraph:
+def _cell(text: str, style: ParagraphStyle, width: float) -> Cell:
     # a value that fits on one line is drawn as a plain string, as typed: a Paragraph would cost a markup
     # parse and a line-breaking pass for the same ink. Spaces collapse as a Paragraph collapses them.
     line = " ".join(text.split())
@@ -248,18 +246,6 @@ def _people_columns(columns: tuple[str, ...], width: float) -> list[float]:
     return [w or rest for w in fixed]
 
 
-def _grid_style(*, valign: str, bottom_padding: float = 0) -> TableStyle:
-    return TableStyle(
-        [
-            ("VALIGN", (0, 0), (-1, -1), valign),
-            ("LEFTPADDING", (0, 0), (-1, -1), 0),
-            ("RIGHTPADDING", (0, 0), (-1, -1), 0),
-            ("TOPPADDING", (0, 0), (-1, -1), 0),
-            ("BOTTOMPADDING", (0, 0), (-1, -1), bottom_padding),
-        ]
-    )
-
-
 def _validity_line(until: date, document_name: str) -> Paragraph:
     name = document_name[:1].upper() + document_name[1:]
     return _text(f"{name} ini berlaku sampai dengan {format_indonesian_date(until)}.", BODY)
@@ -273,8 +259,7 @@ def _ending(doc: LetterDocument, width: float) -> Flowable:
 
 def _signature_band(doc: LetterDocument, width: float) -> list[Flowable]:
     gap = width - slots.QR_COLUMN - SIGNER_COLUMN
-    band = Table([[QrSlot(doc), "", _signer_lines(doc)]], colWidths=[slots.QR_COLUMN, gap, SIGNER_COLUMN])
-    band.setStyle(_grid_style(valign="BOTTOM"))
+    band = Band([[QrSlot(doc)], [], _signer_lines(doc)], [slots.QR_COLUMN, gap, SIGNER_COLUMN], valign="BOTTOM")
     return [Spacer(1, 5 * mm), band]
 
 

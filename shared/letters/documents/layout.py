@@ -1,0 +1,116 @@
+"""Two flowables that stand in for ReportLab Tables where a letter has no grid to draw: a section's labelled rows
+and a one-row band of columns (the letterhead, the signature).
+
+A Table lays out and draws every cell through its general machinery (cell styles, spans, padding, a font change
+per cell); a letter's sections pay that on every row of every letter. These put the ink where a Table with no
+padding and no lines puts it (`tests/shared/letters/documents/test_layout.py` compares the pixels), for a
+fraction of the cost."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TypeAlias
+
+from reportlab.lib.styles import ParagraphStyle
+from reportlab.platypus import Flowable, Paragraph
+
+# what a section's cell holds: a string set on one line, or a Paragraph for a text too long for it
+Cell: TypeAlias = str | Paragraph
+
+ROW_BOTTOM_PADDING = 1  # a point under each row, between one row's descenders and the next row's capitals
+EMPTY_CELL_HEIGHT = 12  # what an empty Table cell asks for (its default style's leading): a band's least height
+
+
+class LabelledRows(Flowable):
+    """Rows of cells in fixed columns, each cell top-aligned and set flush left, with no padding but the point under
+    each row; splits between rows, as a Table splits."""
+
+    def __init__(self, rows: Sequence[Sequence[Cell]], widths: Sequence[float], style: ParagraphStyle) -> None:
+        super().__init__()
+        self.rows, self.widths, self.style = rows, widths, style
+        self.hAlign = "CENTER"  # a Table's default
+        self.row_heights: list[float] = []
+
+    def wrap(self, availWidth: float, availHeight: float) -> tuple[float, float]:
+        self.row_heights = [self._row_height(row) for row in self.rows]
+        self.width, self.height = sum(self.widths), sum(self.row_heights)
+        return self.width, self.height
+
+    def _row_height(self, row: Sequence[Cell]) -> float:
+        heights = [self.style.leading if isinstance(cell, str) else cell.wrap(width, 72000)[1]
+                   for cell, width in zip(row, self.widths, strict=True)]
+        return max(heights) + ROW_BOTTOM_PADDING
+
+    def split(self, availWidth: float, availHeight: float) -> list[Flowable]:
+        self.wrap(availWidth, availHeight)
+        used, fitting = 0.0, 0
+        for height in self.row_heights:
+            if used + height > availHeight:
+                break
+            used, fitting = used + height, fitting + 1
+        if fitting == 0:
+            return []
+        if fitting == len(self.rows):
+            return [self]
+        return [LabelledRows(self.rows[:fitting], self.widths, self.style),
+                LabelledRows(self.rows[fitting:], self.widths, self.style)]
+
+    def draw(self) -> None:
+        text, top = self.canv.beginText(), self.height
+        text.setFont(self.style.fontName, self.style.fontSize, self.style.leading)
+        for row, height in zip(self.rows, self.row_heights, strict=True):
+            left = 0.0
+            for cell, width in zip(row, self.widths, strict=True):
+                if isinstance(cell, str):
+                    if cell:
+                        text.setTextOrigin(left, top - self.style.fontSize)  # the first baseline, as a Table sets it
+                        text.textOut(cell)
+                else:
+                    cell.drawOn(self.canv, left, top - cell.height)
+                left += width
+            top -= height
+        self.canv.drawText(text)
+
+
+class Band(Flowable):
+    """One row of columns, each a stack of flowables (or nothing), set flush left in its column and aligned in the
+    row MIDDLE or BOTTOM, with no padding; never split."""
+
+    def __init__(self, columns: Sequence[Sequence[Flowable]], widths: Sequence[float], valign: str) -> None:
+        super().__init__()
+        if valign not in ("MIDDLE", "BOTTOM"):
+            raise ValueError(f"valign {valign!r}: expected MIDDLE or BOTTOM")
+        self.columns, self.widths, self.valign = columns, widths, valign
+        self.hAlign = "CENTER"
+        self.sizes: list[list[tuple[float, float]]] = []
+
+    def wrap(self, availWidth: float, availHeight: float) -> tuple[float, float]:
+        # the sizes are kept: a flowable need not remember its own (an emblem's height is only what wrap returns)
+        self.sizes = [[flowable.wrap(width, availHeight) for flowable in column]
+                      for column, width in zip(self.columns, self.widths, strict=True)]
+        self.width = sum(self.widths)
+        self.height = max(_stack_height(column, sizes) for column, sizes in zip(self.columns, self.sizes, strict=True))
+        return self.width, self.height
+
+    def split(self, availWidth: float, availHeight: float) -> list[Flowable]:
+        return []
+
+    def draw(self) -> None:
+        left = 0.0
+        for column, sizes, width in zip(self.columns, self.sizes, self.widths, strict=True):
+            stack = _stack_height(column, sizes)
+            top = stack if self.valign == "BOTTOM" else (self.height + stack) / 2
+            top += column[0].getSpaceBefore() if column else 0  # the first flowable's space is not in the stack
+            for flowable, (_width, height) in zip(column, sizes, strict=True):
+                top -= flowable.getSpaceBefore() + height
+                flowable.drawOn(self.canv, left, top)
+                top -= flowable.getSpaceAfter()
+            left += width
+
+
+def _stack_height(column: Sequence[Flowable], sizes: Sequence[tuple[float, float]]) -> float:
+    """A column's height as a Table cell counts it: the flowables and the spaces between them."""
+    if not column:
+        return EMPTY_CELL_HEIGHT
+    spaces = sum(flowable.getSpaceBefore() + flowable.getSpaceAfter() for flowable in column)
+    return sum(height for _width, height in sizes) + spaces - column[0].getSpaceBefore() - column[-1].getSpaceAfter()
