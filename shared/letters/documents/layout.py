@@ -1,15 +1,15 @@
-"""Two flowables that stand in for ReportLab Tables where a letter has no grid to draw: a section's labelled rows
-and a one-row band of columns (the letterhead, the signature).
+"""Two flowables that stand in for ReportLab Tables: rows of cells in fixed columns (a section's labelled rows, the
+people table) and a one-row band of columns (the letterhead, the signature).
 
-A Table lays out and draws every cell through its general machinery (cell styles, spans, padding, a font change
-per cell); a letter's sections pay that on every row of every letter. These put the ink where a Table with no
-padding and no lines puts it (`tests/shared/letters/documents/test_layout.py` compares the pixels), for a
+A Table lays out and draws every cell through its general machinery (cell styles, spans, a font change per cell,
+its line commands); a letter pays that on every row of every letter. These put the ink where the letter's Tables
+put it (`tests/shared/letters/documents/test_layout.py` compares the pixels), for a
 fraction of the cost."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TypeAlias
+from typing import NamedTuple, TypeAlias
 
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.platypus import Flowable, Paragraph
@@ -17,18 +17,32 @@ from reportlab.platypus import Flowable, Paragraph
 # what a section's cell holds: a string set on one line, or a Paragraph for a text too long for it
 Cell: TypeAlias = str | Paragraph
 
-ROW_BOTTOM_PADDING = 1  # a point under each row, between one row's descenders and the next row's capitals
 EMPTY_CELL_HEIGHT = 12  # what an empty Table cell asks for (its default style's leading): a band's least height
 
 
-class LabelledRows(Flowable):
-    """Rows of cells in fixed columns, each cell top-aligned and set flush left, with no padding but the point under
-    each row; splits between rows, as a Table splits."""
+class Padding(NamedTuple):
+    """Space between a cell's edges and what it holds, in points."""
 
-    def __init__(self, rows: Sequence[Sequence[Cell]], widths: Sequence[float], style: ParagraphStyle) -> None:
+    top: float = 0
+    right: float = 0
+    bottom: float = 0
+    left: float = 0
+
+
+NO_PADDING = Padding()
+
+
+class Rows(Flowable):
+    """Rows of cells in fixed columns, each cell top-aligned and set flush left within its padding, optionally ruled
+    as a Table's GRID rules them; splits between rows as a Table splits, the first `repeat` rows (a header) repeated
+    on the next page."""
+
+    def __init__(self, rows: Sequence[Sequence[Cell]], widths: Sequence[float], style: ParagraphStyle, *,
+                 padding: Padding = NO_PADDING, rule: float = 0, repeat: int = 0, align: str = "CENTER") -> None:
         super().__init__()
         self.rows, self.widths, self.style = rows, widths, style
-        self.hAlign = "CENTER"  # a Table's default
+        self.padding, self.rule, self.repeat = padding, rule, repeat
+        self.hAlign = align
         self.row_heights: list[float] = []
 
     def wrap(self, availWidth: float, availHeight: float) -> tuple[float, float]:
@@ -37,9 +51,10 @@ class LabelledRows(Flowable):
         return self.width, self.height
 
     def _row_height(self, row: Sequence[Cell]) -> float:
-        heights = [self.style.leading if isinstance(cell, str) else cell.wrap(width, 72000)[1]
+        pad = self.padding
+        heights = [self.style.leading if isinstance(cell, str) else cell.wrap(width - pad.left - pad.right, 72000)[1]
                    for cell, width in zip(row, self.widths, strict=True)]
-        return max(heights) + ROW_BOTTOM_PADDING
+        return max(heights) + pad.top + pad.bottom
 
     def split(self, availWidth: float, availHeight: float) -> list[Flowable]:
         self.wrap(availWidth, availHeight)
@@ -48,28 +63,51 @@ class LabelledRows(Flowable):
             if used + height > availHeight:
                 break
             used, fitting = used + height, fitting + 1
-        if fitting == 0:
+        if fitting <= self.repeat:  # not one row beyond the header fits: all of it goes to the next page
             return []
         if fitting == len(self.rows):
             return [self]
-        return [LabelledRows(self.rows[:fitting], self.widths, self.style),
-                LabelledRows(self.rows[fitting:], self.widths, self.style)]
+        rest = [*self.rows[:self.repeat], *self.rows[fitting:]]
+        return [self._part(self.rows[:fitting]), self._part(rest)]
+
+    def _part(self, rows: Sequence[Sequence[Cell]]) -> Rows:
+        return Rows(rows, self.widths, self.style, padding=self.padding, rule=self.rule, repeat=self.repeat,
+                    align=self.hAlign)
 
     def draw(self) -> None:
-        text, top = self.canv.beginText(), self.height
+        pad, text, top = self.padding, self.canv.beginText(), self.height
         text.setFont(self.style.fontName, self.style.fontSize, self.style.leading)
         for row, height in zip(self.rows, self.row_heights, strict=True):
             left = 0.0
             for cell, width in zip(row, self.widths, strict=True):
                 if isinstance(cell, str):
-                    if cell:
-                        text.setTextOrigin(left, top - self.style.fontSize)  # the first baseline, as a Table sets it
+                    if cell:  # the first baseline where a Table sets it: one font size below the padding
+                        text.setTextOrigin(left + pad.left, top - pad.top - self.style.fontSize)
                         text.textOut(cell)
                 else:
-                    cell.drawOn(self.canv, left, top - cell.height)
+                    cell.drawOn(self.canv, left + pad.left, top - pad.top - cell.height)
                 left += width
             top -= height
         self.canv.drawText(text)
+        if self.rule:
+            self._draw_rules()
+
+    def _draw_rules(self) -> None:
+        # one line per row edge and per column edge, round caps and joins, as a Table's GRID draws them
+        canvas = self.canv
+        canvas.setLineWidth(self.rule)
+        canvas.setLineCap(1)
+        canvas.setLineJoin(1)
+        edges, y = [self.height], self.height
+        for height in self.row_heights:
+            y -= height
+            edges.append(y)
+        for y in edges:
+            canvas.line(0, y, self.width, y)
+        x = 0.0
+        for width in (0, *self.widths):
+            x += width
+            canvas.line(x, self.height, x, 0)
 
 
 class Band(Flowable):

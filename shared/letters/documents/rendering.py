@@ -24,15 +24,13 @@ from reportlab.platypus import (
     Paragraph,
     SimpleDocTemplate,
     Spacer,
-    Table,
-    TableStyle,
 )
 
 from shared.letters.documents import slots
 from shared.letters.documents.document import LetterDocument, Letterhead, PeopleTable, Section, SignerBlock
 from shared.letters.documents.emblem import EmblemImage, prepared_emblem
 from shared.letters.documents.fonts import FONT, FONT_BOLD
-from shared.letters.documents.layout import Band, Cell, LabelledRows
+from shared.letters.documents.layout import Band, Cell, Padding, Rows
 from shared.letters.documents.qr import qr_operators
 from shared.letters.documents.wording import format_indonesian_date
 
@@ -202,7 +200,8 @@ def _section(section: Section, width: float, label_width: float) -> list[Flowabl
     value_width = width - LABEL_INDENT - label_width - COLON_WIDTH
     rows = [["", _cell(label, CELL, label_width), ":", _cell(value, CELL, value_width)]
             for label, value in section.rows]
-    table = LabelledRows(rows, [LABEL_INDENT, label_width, COLON_WIDTH, value_width], CELL)
+    # a point under each row, between one row's descenders and the next row's capitals
+    table = Rows(rows, [LABEL_INDENT, label_width, COLON_WIDTH, value_width], CELL, padding=Padding(bottom=1))
     return [*heading, table, Spacer(1, 6)]
 
 
@@ -212,12 +211,8 @@ def _people_table(block: PeopleTable, width: float) -> list[Flowable]:
     widths = _people_columns(block.columns, width - LABEL_INDENT)
     body = [[_cell(text, TABLE_CELL, w - 2 * PEOPLE_PADDING) for text, w in zip((f"{i}.", *row), widths, strict=True)]
             for i, row in enumerate(block.rows, 1)]
-    table = Table([head, *body], colWidths=widths, repeatRows=1, hAlign="RIGHT")
-    table.setStyle(TableStyle([("GRID", (0, 0), (-1, -1), 0.5, colors.black), ("VALIGN", (0, 0), (-1, -1), "TOP"),
-                               ("TOPPADDING", (0, 0), (-1, -1), 2), ("BOTTOMPADDING", (0, 0), (-1, -1), 3),
-                               ("LEFTPADDING", (0, 0), (-1, -1), PEOPLE_PADDING),
-                               ("RIGHTPADDING", (0, 0), (-1, -1), PEOPLE_PADDING)]))
-    table.setStyle(_cell_font(TABLE_CELL))
+    padding = Padding(top=2, right=PEOPLE_PADDING, bottom=3, left=PEOPLE_PADDING)
+    table = Rows([head, *body], widths, TABLE_CELL, padding=padding, rule=0.5, repeat=1, align="RIGHT")
     return [*heading, table, Spacer(1, 8)]
 
 
@@ -228,11 +223,6 @@ def _cell(text: str, style: ParagraphStyle, width: float) -> Cell:
     if pdfmetrics.stringWidth(line, style.fontName, style.fontSize) <= width:
         return line
     return _text(text, style)
-
-
-def _cell_font(style: ParagraphStyle) -> TableStyle:
-    # what a plain string cell is drawn with: the style its Paragraph would have had
-    return TableStyle([("FONT", (0, 0), (-1, -1), style.fontName, style.fontSize, style.leading)])
 
 
 PEOPLE_PADDING = 3

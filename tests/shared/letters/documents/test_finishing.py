@@ -33,7 +33,11 @@ def pages(pdf: bytes, tmp_path: Path, name: str) -> list[Image.Image]:
     """Every page at 100 dpi, in grey."""
     (tmp_path / f"{name}.pdf").write_bytes(pdf)
     subprocess.run(["pdftoppm", "-r", "100", "-gray", tmp_path / f"{name}.pdf", tmp_path / name], check=True)
-    return [Image.open(path) for path in sorted(tmp_path.glob(f"{name}-*.pgm"))]
+    images = []
+    for path in sorted(tmp_path.glob(f"{name}-*.pgm")):
+        with Image.open(path) as image:  # read now and closed: an open file left to the collector is a warning
+            images.append(image.copy())
+    return images
 
 
 @pytest.mark.parametrize("statement", [None, LONG_STATEMENT], ids=["one page", "two pages"])

@@ -1,5 +1,5 @@
-"""The letter's sections, letterhead and signature band are drawn by two small flowables (`layout.py`) in place of
-ReportLab Tables: the reference here is the Table layout they replace, and not one pixel may differ."""
+"""The letter's sections, people tables, letterhead and signature band are drawn by two small flowables (`layout.py`)
+in place of ReportLab Tables: the reference here is the Table layout they replace, and not one pixel may differ."""
 
 from __future__ import annotations
 
@@ -9,22 +9,25 @@ from pathlib import Path
 
 import pytest
 from PIL import Image, ImageChops
+from reportlab.lib import colors
 from reportlab.lib.pagesizes import A5
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.platypus import Flowable, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from shared.letters.documents import rendering, slots
-from shared.letters.documents.document import LetterDocument, Letterhead, Section, SignerBlock
+from shared.letters.documents.document import LetterDocument, Letterhead, PeopleTable, Section, SignerBlock
 from shared.letters.documents.emblem import EmblemImage, prepared_emblem
-from shared.letters.documents.layout import Band, LabelledRows
+from shared.letters.documents.layout import Band, Rows
 from shared.letters.documents.rendering import (
     CELL,
     COLON_WIDTH,
     LABEL_INDENT,
     LOGO_COLUMN,
     LOGO_SIZE,
+    PEOPLE_PADDING,
     SIGNER_COLUMN,
+    TABLE_CELL,
     render_letter_pdf,
 )
 from tests.shared.letters.documents.test_emblem import scanned_emblem
@@ -55,6 +58,22 @@ def table_section(section: Section, width: float, label_width: float) -> list[Fl
     return [*heading, table, Spacer(1, 6)]
 
 
+def table_people(block: PeopleTable, width: float) -> list[Flowable]:
+    heading = [rendering._text(block.heading, rendering.HEADING)] if block.heading else []
+    head = [rendering._text(title, rendering.TABLE_HEAD) for title in ("No.", *block.columns)]
+    widths = rendering._people_columns(block.columns, width - LABEL_INDENT)
+    body = [[rendering._cell(text, TABLE_CELL, w - 2 * PEOPLE_PADDING)
+             for text, w in zip((f"{i}.", *row), widths, strict=True)] for i, row in enumerate(block.rows, 1)]
+    table = Table([head, *body], colWidths=widths, repeatRows=1, hAlign="RIGHT")
+    table.setStyle(TableStyle([("GRID", (0, 0), (-1, -1), 0.5, colors.black), ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                               ("TOPPADDING", (0, 0), (-1, -1), 2), ("BOTTOMPADDING", (0, 0), (-1, -1), 3),
+                               ("LEFTPADDING", (0, 0), (-1, -1), PEOPLE_PADDING),
+                               ("RIGHTPADDING", (0, 0), (-1, -1), PEOPLE_PADDING)]))
+    table.setStyle(TableStyle([("FONT", (0, 0), (-1, -1), TABLE_CELL.fontName, TABLE_CELL.fontSize,
+                                TABLE_CELL.leading)]))
+    return [*heading, table, Spacer(1, 8)]
+
+
 def table_letterhead(head: Letterhead, width: float) -> list[Flowable]:
     styles = [rendering.HEAD_LINE] * (len(head.lines) - 1) + [rendering.HEAD_MAIN]
     lines = [rendering.CentredLine(line.upper(), style) for line, style in zip(head.lines, styles, strict=False)]
@@ -79,6 +98,7 @@ def laid_out_with_tables(doc: LetterDocument, monkeypatch: pytest.MonkeyPatch) -
     """The letter as the Tables laid it out: the same cells, in the Tables these flowables replaced."""
     with monkeypatch.context() as patched:
         patched.setattr(rendering, "_section", table_section)
+        patched.setattr(rendering, "_people_table", table_people)
         patched.setattr(rendering, "_signature_band", table_signature_band)
         patched.setattr(rendering, "letterhead_flowables", table_letterhead)
         return render_letter_pdf(doc)
@@ -87,6 +107,14 @@ def laid_out_with_tables(doc: LetterDocument, monkeypatch: pytest.MonkeyPatch) -
 def many_rows(count: int) -> Section:
     return Section(rows=tuple((f"Anggota {i}", LONG_VALUE if i % 7 == 0 else f"Nama anggota ke-{i}")
                               for i in range(1, count + 1)), heading="Daftar anggota keluarga:")
+
+
+def family(count: int) -> PeopleTable:
+    relations = ("Istri", "Anak", "Anak Angkat", "Orang Tua")
+    rows = tuple((LONG_LABEL if i % 5 == 0 else f"Anggota Keluarga Ke-{i}", f"32020945069{i:05d}", "5 Juni 1990",
+                  "P" if i % 2 else "L", relations[i % 4]) for i in range(1, count + 1))
+    return PeopleTable(columns=("Nama", "NIK", "Tanggal Lahir", "L/P", "Hubungan"), rows=rows,
+                       heading="Anggota Keluarga:")
 
 
 def letters(sktm: LetterDocument, final_sktm: LetterDocument) -> dict[str, LetterDocument]:
@@ -101,33 +129,45 @@ def letters(sktm: LetterDocument, final_sktm: LetterDocument) -> dict[str, Lette
         "emblem, wrapping values and labels": replace(
             final_sktm, letterhead=replace(final_sktm.letterhead, logo=logo), sections=wrapping, signer=signer),
         "a section over pages": replace(sktm, sections=(*sktm.sections, many_rows(60))),
+        "a people table": replace(final_sktm, sections=(*sktm.sections, family(3))),
+        "a people table over pages": replace(sktm, sections=(*sktm.sections, family(40))),
         "an address over two lines": replace(final_sktm, letterhead=replace(
             final_sktm.letterhead, address=LONG_VALUE, logo=logo)),
     }
 
 
 @pytest.mark.parametrize("case", ["draft", "final", "emblem, wrapping values and labels", "a section over pages",
-                                  "an address over two lines"])
+                                  "a people table", "a people table over pages", "an address over two lines"])
 def test_the_letter_is_drawn_pixel_for_pixel_as_its_table_layout_drew_it(sktm, final_sktm, tmp_path: Path,
                                                                          monkeypatch: pytest.MonkeyPatch,
                                                                          case: str) -> None:
     doc = letters(sktm, final_sktm)[case]
     ours = pages(render_letter_pdf(doc), tmp_path, "ours")
     theirs = pages(laid_out_with_tables(doc, monkeypatch), tmp_path, "tables")
-    assert len(ours) == len(theirs) == (3 if case == "a section over pages" else 1)
+    assert len(ours) == len(theirs) == {"a section over pages": 3, "a people table over pages": 3}.get(case, 1)
     for page, expected in zip(ours, theirs, strict=True):
         assert ImageChops.difference(page, expected).getbbox() is None  # not one pixel differs
 
 
-def test_a_section_splits_between_its_rows_and_never_inside_one() -> None:
+def test_rows_split_between_rows_and_never_inside_one() -> None:
     rows = [["", "Nama", ":", "Siti"], ["", "Alamat", ":", "Cijengkol"], ["", "Agama", ":", "Islam"]]
-    section = LabelledRows(rows, [LABEL_INDENT, 40 * mm, COLON_WIDTH, 90 * mm], CELL)
-    row = CELL.leading + 1
+    section = Rows(rows, [LABEL_INDENT, 40 * mm, COLON_WIDTH, 90 * mm], CELL)
+    row = CELL.leading
     assert section.split(400, row - 0.5) == []  # not even one row fits: the section goes to the next page
     assert section.split(400, 3 * row) == [section]
     first, rest = section.split(400, 2 * row + 0.5)
-    assert isinstance(first, LabelledRows) and isinstance(rest, LabelledRows)
+    assert isinstance(first, Rows) and isinstance(rest, Rows)
     assert (first.rows, rest.rows) == (rows[:2], rows[2:])
+
+
+def test_a_header_row_is_repeated_on_the_next_page_and_never_left_alone() -> None:
+    rows = [["No.", "Nama"], ["1.", "Euis"], ["2.", "Dewi"], ["3.", "Asep"]]
+    table = Rows(rows, [30, 200], TABLE_CELL, repeat=1)
+    row = TABLE_CELL.leading
+    assert table.split(400, 1.5 * row) == []  # the header alone would end the page: all of it goes on
+    first, rest = table.split(400, 2.5 * row)
+    assert isinstance(first, Rows) and isinstance(rest, Rows)
+    assert (first.rows, rest.rows) == (rows[:2], [rows[0], *rows[2:]])
 
 
 def test_an_emblem_sits_in_the_middle_of_the_letterhead_band() -> None:
