@@ -6,6 +6,7 @@ import io
 import math
 import re
 from datetime import date
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
@@ -25,6 +26,8 @@ from reportlab.platypus import (
     SimpleDocTemplate,
     Spacer,
 )
+from reportlab.platypus.paragraph import cleanBlockQuotedText, textTransformFrags
+from reportlab.platypus.paraparser import ParaParser
 
 from shared.letters.documents import slots
 from shared.letters.documents.document import LetterDocument, Letterhead, PeopleTable, Section, SignerBlock
@@ -129,7 +132,20 @@ def _block(block: Section | PeopleTable, width: float, label_width: float) -> li
 
 def _text(text: str, style: ParagraphStyle, markup: str = "{}") -> Paragraph:
     # Paragraph parses an XML-like markup: escaping makes every typed character print as itself
-    return Paragraph(markup.format(escape(text)), style)
+    source = markup.format(escape(text))
+    parsed_style, fragments = _parsed(source, style)
+    return Paragraph(source, parsed_style, frags=fragments)
+
+
+@lru_cache(maxsize=256)  # a few hundred kB: the worker's footprint is bounded too (tests/worker/test_footprint.py)
+def _parsed(source: str, style: ParagraphStyle) -> tuple[ParagraphStyle, list[Any]]:
+    """A paragraph's markup as ReportLab parses it, once per process: a village's letters repeat most of their
+    paragraphs (the address, the title, the column titles, the closing); ReportLab only reads the fragments after."""
+    parsed_style, fragments, _bullet = ParaParser().parse(cleanBlockQuotedText(source), style)
+    if fragments is None:
+        raise ValueError(f"unparsable paragraph markup: {source[:30]!r}")
+    textTransformFrags(fragments, parsed_style)
+    return parsed_style, fragments
 
 
 def letterhead_flowables(head: Letterhead, width: float) -> list[Flowable]:

@@ -32,6 +32,7 @@ from shared.letters.documents.rendering import (
 )
 from tests.shared.letters.documents.test_emblem import scanned_emblem
 from tests.shared.letters.documents.test_finishing import pages
+from tests.shared.letters.documents.test_rendering import LONG_STATEMENT
 
 LONG_VALUE = ("Kampung Cijengkol RT 002 RW 005, Desa Cijengkol, Kecamatan Caringin, Kabupaten Sukabumi, "
               "Provinsi Jawa Barat, di belakang balai desa, sebelah utara masjid jami'")
@@ -199,3 +200,18 @@ def test_a_band_of_spaced_paragraphs_draws_as_a_table_draws_it(tmp_path: Path, v
     reference.setStyle(grid(valign))
     ours, theirs = drawn([Band(columns(), widths, valign)], tmp_path, "band"), drawn([reference], tmp_path, "table")
     assert ImageChops.difference(ours[0], theirs[0]).getbbox() is None
+
+
+def test_paragraphs_parsed_once_lay_out_every_later_letter_as_the_first(final_sktm) -> None:
+    rendering._parsed.cache_clear()
+    doc = replace(final_sktm, statement=LONG_STATEMENT)  # paragraphs broken into lines and split across pages
+    first = render_letter_pdf(doc)
+    hits = rendering._parsed.cache_info().hits
+    assert render_letter_pdf(doc) == first  # the parsed fragments were only read by the first letter's layout
+    assert rendering._parsed.cache_info().hits > hits
+
+
+def test_a_text_parsed_in_one_style_is_parsed_again_in_another() -> None:
+    head, cell = rendering._text("Nama", rendering.TABLE_HEAD), rendering._text("Nama", TABLE_CELL)
+    assert [f.fontName for f in head.frags] == [rendering.TABLE_HEAD.fontName] != [TABLE_CELL.fontName]
+    assert [f.fontName for f in cell.frags] == [TABLE_CELL.fontName]
