@@ -43,17 +43,19 @@ def record_event(session: Session, *, letter_id: uuid.UUID, type: str, actor: st
     first: the letter was added in this transaction, so there is no earlier event to chain to and none is
     looked up (one statement less on every submission). letter: the caller's copy of the letter, which the
     outbox then need not read again (see add_deliveries)."""
-    # Core statements on the table: an event is written at once, never left pending for the ORM's flush, so the
-    # next event's lookup of the chain's last hash finds it, and no unit of work is paid for a row nobody reads.
-    events = table(LetterEvent)
-    last = None if first else session.exec(select(events.c.hash).where(events.c.letter_id == letter_id)
-                                           .order_by(events.c.id.desc()).limit(1)).first()
+    # the lookup autoflushes (an ORM query): a new letter's event, left pending in the session, is found
+    last = None if first else session.exec(select(LetterEvent.hash).where(LetterEvent.letter_id == letter_id)
+                                            .order_by(col(LetterEvent.id).desc()).limit(1)).first()
     prev_hash = last or GENESIS
     at = utcnow()
     detail = detail or {}
     digest = event_hash(prev_hash=prev_hash, letter_id=letter_id, type=type, actor=actor, at=at, detail=detail)
-    session.exec(insert(events).values(letter_id=letter_id, type=type, actor=actor, at=at, detail=detail,
-                                          prev_hash=prev_hash, hash=digest))
+    row: dict[str, Any] = {"letter_id": letter_id, "type": type, "actor": actor, "at": at, "detail": detail,
+                           "prev_hash": prev_hash, "hash": digest}
+    if first:  # a new letter's event is held by the session: the submission's answer takes it from there
+        session.add(LetterEvent(**row))
+    else:  # written at once as a Core INSERT: no unit of work for a row nobody reads back as an object
+        session.exec(insert(table(LetterEvent)).values(**row))
     add_deliveries(session, letter_id=letter_id, event_type=type, at=at, letter=letter)
 
 
