@@ -157,8 +157,9 @@ def get_existing(session: Session, model: type[Row], key: Any) -> Row:
     return row
 
 
-def dialect_insert(session: Session, model: type[Any]) -> postgresql.Insert | sqlite.Insert:
-    """An INSERT into model's table in the session's database's own dialect, so that it can say ON CONFLICT."""
+def dialect_insert(session: Session, model: type[Any] | Table) -> postgresql.Insert | sqlite.Insert:
+    """An INSERT into model's table (or a table, for a Core statement) in the session's database's own dialect, so
+    that it can say ON CONFLICT."""
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     return dialect.insert(model)
 
