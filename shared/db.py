@@ -7,9 +7,10 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
-from sqlalchemy import Connection, Engine, event, exc
+from sqlalchemy import Connection, Engine, Table, event, exc
+from sqlalchemy import inspect as inspect_model
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.pool import ConnectionPoolEntry
@@ -156,10 +157,17 @@ def get_existing(session: Session, model: type[Row], key: Any) -> Row:
     return row
 
 
-def dialect_insert(session: Session, model: type[Any]) -> postgresql.Insert | sqlite.Insert:
-    """An INSERT into model's table in the session's database's own dialect, so that it can say ON CONFLICT."""
+def dialect_insert(session: Session, model: type[Any] | Table) -> postgresql.Insert | sqlite.Insert:
+    """An INSERT into model's table (or a table, for a Core statement) in the session's database's own dialect, so
+    that it can say ON CONFLICT."""
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     return dialect.insert(model)
+
+
+def table(model: type[Any]) -> Table:
+    """A model's table, for Core statements: rows written or read through it cost no ORM bookkeeping (identity map,
+    unit of work), for rows nobody reads back as objects."""
+    return cast(Table, inspect_model(model).local_table)
 
 
 def saved_id(row: Village | Client) -> int:

@@ -45,7 +45,7 @@ def render_draft(self, letter_id: str) -> bool:
     """Render the draft PDF and move the letter to awaiting_approval (or approved, where no official is needed)."""
     settings = worker_settings()
     done = attempts.run_attempt(settings=settings, letter_id=uuid.UUID(letter_id), source=LetterStatus.SUBMITTED,
-                                step=lifecycle.render_draft, transient=TRANSIENT_ERRORS)
+                                step=lifecycle.render_draft, transient=TRANSIENT_ERRORS, with_letter=True)
     log.info("render_draft %s: %s", letter_id, _outcome(done, "rendered"))
     if done == LetterStatus.APPROVED:  # approved automatically, committed with the draft
         log.info("render_draft %s: approved automatically", letter_id)

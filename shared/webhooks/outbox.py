@@ -14,9 +14,10 @@ from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import event
+from sqlalchemy import event, insert
 from sqlmodel import Session, and_, col, or_, select, update
 
+from shared.db import table
 from shared.models import Client, Letter, LetterStatus, Role, as_utc
 from shared.webhooks.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint, WebhookEvent
 
@@ -40,14 +41,16 @@ class DeliveryRequests(Protocol):
     def deliver(self, delivery_id: uuid.UUID) -> bool: ...
 
 
-def listening_endpoints(session: Session, letter: Letter, webhook_event: WebhookEvent) -> list[WebhookEndpoint]:
-    """The live endpoints that hear about this letter: its own post's, and its village's officials'."""
-    query = (select(WebhookEndpoint, Client.role).join(Client, col(Client.id) == col(WebhookEndpoint.client_id))
-             .where(col(WebhookEndpoint.village_id) == letter.village_id, col(WebhookEndpoint.disabled_at).is_(None),
-                    col(WebhookEndpoint.deleted_at).is_(None), col(Client.revoked_at).is_(None)))
-    return [endpoint for endpoint, role in session.exec(query).all()
-            if webhook_event.value in endpoint.events
-            and (role == Role.OFFICIAL or endpoint.client_id == letter.client_id)]
+def listening_endpoints(session: Session, letter: Letter, webhook_event: WebhookEvent) -> list[uuid.UUID]:
+    """The ids of the live endpoints that hear about this letter: its own post's, and its village's officials'."""
+    # Core columns, not entities: the lookup runs on every status change and needs no endpoint's URL or secret.
+    endpoints, clients = table(WebhookEndpoint), table(Client)
+    query = (select(endpoints.c.id, endpoints.c.client_id, endpoints.c.events, clients.c.role)
+             .join(clients, clients.c.id == endpoints.c.client_id)
+             .where(endpoints.c.village_id == letter.village_id, endpoints.c.disabled_at.is_(None),
+                    endpoints.c.deleted_at.is_(None), clients.c.revoked_at.is_(None)))
+    return [endpoint_id for endpoint_id, client_id, events, role in session.exec(query).all()
+            if webhook_event.value in events and (role == Role.OFFICIAL or client_id == letter.client_id)]
 
 
 def event_payload(letter: Letter, webhook_event: WebhookEvent, status: LetterStatus, at: datetime) -> dict[str, Any]:
@@ -60,11 +63,11 @@ def event_payload(letter: Letter, webhook_event: WebhookEvent, status: LetterSta
 
 
 def add_deliveries(session: Session, *, letter_id: uuid.UUID, event_type: str, at: datetime,
-                   letter: Letter | None = None) -> list[WebhookDelivery]:
-    """Add a delivery per listening endpoint for a letter event (the caller commits them with the change).
+                   letter: Letter | None = None) -> list[uuid.UUID]:
+    """Write a delivery per listening endpoint for a letter event (the caller commits them with the change).
 
     letter: the letter as the caller holds it, so it is not read again: only its id, type, village, client and
-    number are used, and no status change alters them."""
+    number are used, and no status change alters them. The new deliveries' ids."""
     if event_type not in LETTER_EVENTS:
         return []
     webhook_event, status = LETTER_EVENTS[event_type]
@@ -73,13 +76,16 @@ def add_deliveries(session: Session, *, letter_id: uuid.UUID, event_type: str, a
         if letter is None:
             return []
     payload = event_payload(letter, webhook_event, status, at)
-    deliveries = [WebhookDelivery(endpoint_id=endpoint.id, letter_id=letter_id, event=webhook_event.value,
-                                  payload=payload, status=DeliveryStatus.PENDING.value, next_attempt_at=at,
-                                  enqueued_at=at, created_at=at)
-                  for endpoint in listening_endpoints(session, letter, webhook_event)]
-    session.add_all(deliveries)
-    to_send_after_commit(session, [delivery.id for delivery in deliveries])
-    return deliveries
+    row: dict[str, Any] = {"letter_id": letter_id, "event": webhook_event.value, "payload": payload,
+                           "status": DeliveryStatus.PENDING.value, "attempts": 0, "next_attempt_at": at,
+                           "enqueued_at": at, "created_at": at}
+    deliveries = {uuid.uuid4(): endpoint_id for endpoint_id in listening_endpoints(session, letter, webhook_event)}
+    if deliveries:  # written at once, like the event that makes them
+        session.exec(insert(table(WebhookDelivery)),
+                     params=[{**row, "id": delivery_id, "endpoint_id": endpoint_id}
+                             for delivery_id, endpoint_id in deliveries.items()])
+    to_send_after_commit(session, deliveries)
+    return list(deliveries)
 
 
 def to_send_after_commit(session: Session, delivery_ids: Iterable[uuid.UUID]) -> None:

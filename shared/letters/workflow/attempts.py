@@ -16,15 +16,15 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from sqlmodel import Session, col, update
+from sqlmodel import Session, col, select, update
 
 from shared.config import Settings
-from shared.db import session_scope
+from shared.db import session_scope, table
 from shared.letters.intake.nik import hide_niks
 from shared.letters.workflow.events import record_event
 from shared.letters.workflow.leases import ATTEMPT, LEASE_ENDED, lease_kept, live_lease, take_lease
 from shared.letters.workflow.states import Status, transition
-from shared.models import Letter, utcnow
+from shared.models import Letter, Village, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -47,15 +47,46 @@ def begin_attempt(session: Session, letter_id: uuid.UUID, source: Status,
     that its lease has not run out (the sweeper then sends the step again, see leases). A second message for
     the letter (the sweeper's, for a letter that waited long in the queue) so starts no second attempt beside
     the first, which would do the work twice and count an attempt that failed nothing."""
+    counted = _count_attempt(session, letter_id, source, leased_by)
+    return None if counted is None else int(counted[0])
+
+
+def begin_attempt_reading(session: Session, letter_id: uuid.UUID, source: Status,
+                          leased_by: Settings | None = None) -> tuple[Letter, Village] | None:
+    """begin_attempt, returning the letter as counted (its attempts the attempt's number) and its village, read by
+    the count's own statement: what a step that reads them without a lock would read again in a transaction of
+    its own."""
+    counted = _count_attempt(session, letter_id, source, leased_by, Letter, *VILLAGE_COLUMNS)
+    if counted is None:
+        return None
+    _, letter, *village = counted
+    return letter, Village(**dict(zip(table(Village).columns.keys(), village, strict=True)))
+
+
+def _village_columns() -> tuple[Any, ...]:
+    # SQLite's RETURNING names only the updated table's columns (not even UPDATE ... FROM's other table's), so the
+    # village comes as one scalar subquery per column: each a primary-key lookup, in the statement's own snapshot.
+    village = table(Village)
+    return tuple(select(column).where(village.c.id == col(Letter.village_id)).scalar_subquery()
+                 for column in village.columns)
+
+
+# built once: building them anew took more of a step's time than reading the letter in a statement of its own
+VILLAGE_COLUMNS = _village_columns()
+
+
+def _count_attempt(session: Session, letter_id: uuid.UUID, source: Status, leased_by: Settings | None,
+                   *also: Any) -> tuple[Any, ...] | None:
+    # the row's first column is the attempt's number, then whatever the caller asks for besides
     now = utcnow()
     statement = (update(Letter).where(col(Letter.id) == letter_id, col(Letter.status) == source.value,
                                       ~live_lease(letter_id, now))
-                 .values(attempts=col(Letter.attempts) + 1, updated_at=now).returning(col(Letter.attempts)))
-    attempt = session.exec(statement).scalar_one_or_none()
-    if attempt is not None and leased_by is not None:
-        take_lease(session, leased_by, letter_id, int(attempt))
+                 .values(attempts=col(Letter.attempts) + 1, updated_at=now).returning(col(Letter.attempts), *also))
+    counted = session.exec(statement).one_or_none()
+    if counted is not None and leased_by is not None:
+        take_lease(session, leased_by, letter_id, int(counted[0]))
     session.commit()
-    return None if attempt is None else int(attempt)
+    return None if counted is None else tuple(counted)
 
 
 def fail_letter(session: Session, *, letter_id: uuid.UUID, source: Status, error: str, attempts: int) -> bool:
@@ -94,11 +125,15 @@ def _over_the_limit(session: Session, settings: Settings, letter_id: uuid.UUID, 
 
 
 def run_attempt(*, settings: Settings, letter_id: uuid.UUID, source: Status, step: Step,
-                transient: tuple[type[BaseException], ...] = ()) -> Any:
+                transient: tuple[type[BaseException], ...] = (), with_letter: bool = False) -> Any:
     """Count an attempt and run step(session=, settings=, letter_id=) under the attempt's lease.
 
     The step's session names the attempt (Session.info[ATTEMPT]) for the step to end its lease in its last commit
     (leases.end_lease_in); a step that does not is followed by a release of its own.
+
+    with_letter: the count returns the letter and its village, and the step is given them as found= instead of
+    reading them again in a transaction of its own; for a step that reads them without a lock (the draft step; the
+    issue step's read is its claim's lock).
 
     A transient error propagates for the caller to retry later, with no error kept on the letter; the attempt
     it interrupted stays counted (a database that is down before the attempt begins counts none).
@@ -106,8 +141,7 @@ def run_attempt(*, settings: Settings, letter_id: uuid.UUID, source: Status, ste
     Returns the step's result, False when the letter is no longer in source or another attempt at it holds a live
     lease, None when the attempt failed.
     """
-    with session_scope(settings) as session:
-        attempt = begin_attempt(session, letter_id, source, leased_by=settings)
+    attempt, given = _begin(settings, letter_id, source, with_letter)
     if attempt is None:
         return False
     with lease_kept(settings, letter_id, attempt) as lease:
@@ -117,7 +151,7 @@ def run_attempt(*, settings: Settings, letter_id: uuid.UUID, source: Status, ste
         try:
             with session_scope(settings) as session:
                 session.info[ATTEMPT] = attempt
-                result = step(session=session, settings=settings, letter_id=letter_id)
+                result = step(session=session, settings=settings, letter_id=letter_id, **given)
                 lease.ended = session.info.get(LEASE_ENDED, False)  # only a step that returned: its commit did
                 return result
         except transient:
@@ -128,3 +162,13 @@ def run_attempt(*, settings: Settings, letter_id: uuid.UUID, source: Status, ste
                 record_error(session, settings, letter_id=letter_id, source=source, error=describe_error(exc),
                              attempt=attempt)
             return None
+
+
+def _begin(settings: Settings, letter_id: uuid.UUID, source: Status,
+           with_letter: bool) -> tuple[int | None, dict[str, Any]]:
+    # the attempt's number (None: none began) and what the step is given besides its session and settings
+    with session_scope(settings) as session:
+        if not with_letter:
+            return begin_attempt(session, letter_id, source, leased_by=settings), {}
+        found = begin_attempt_reading(session, letter_id, source, leased_by=settings)
+    return (None, {}) if found is None else (found[0].attempts, {"found": found})

@@ -9,8 +9,10 @@ import uuid
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import insert
 from sqlmodel import Session, col, select
 
+from shared.db import table
 from shared.models import Letter, LetterEvent, as_utc, utcnow
 from shared.webhooks.outbox import add_deliveries
 
@@ -34,24 +36,27 @@ def letter_events(session: Session, letter_id: uuid.UUID) -> list[LetterEvent]:
 
 
 def record_event(session: Session, *, letter_id: uuid.UUID, type: str, actor: str, detail: dict[str, Any] | None = None,
-                 first: bool = False, letter: Letter | None = None) -> LetterEvent:
-    """Add an event to the session (the caller commits it with the change it describes), and with it the webhook
-    deliveries the event makes (the outbox: shared.webhooks.outbox).
+                 first: bool = False, letter: Letter | None = None) -> None:
+    """Write an event in the session's transaction (the caller commits it with the change it describes), and with it
+    the webhook deliveries the event makes (the outbox: shared.webhooks.outbox).
 
     first: the letter was added in this transaction, so there is no earlier event to chain to and none is
     looked up (one statement less on every submission). letter: the caller's copy of the letter, which the
     outbox then need not read again (see add_deliveries)."""
+    # the lookup autoflushes (an ORM query): a new letter's event, left pending in the session, is found
     last = None if first else session.exec(select(LetterEvent.hash).where(LetterEvent.letter_id == letter_id)
                                             .order_by(col(LetterEvent.id).desc()).limit(1)).first()
     prev_hash = last or GENESIS
     at = utcnow()
     detail = detail or {}
     digest = event_hash(prev_hash=prev_hash, letter_id=letter_id, type=type, actor=actor, at=at, detail=detail)
-    event = LetterEvent(letter_id=letter_id, type=type, actor=actor, at=at, detail=detail,
-                        prev_hash=prev_hash, hash=digest)
-    session.add(event)
+    row: dict[str, Any] = {"letter_id": letter_id, "type": type, "actor": actor, "at": at, "detail": detail,
+                           "prev_hash": prev_hash, "hash": digest}
+    if first:  # a new letter's event is held by the session: the submission's answer takes it from there
+        session.add(LetterEvent(**row))
+    else:  # written at once as a Core INSERT: no unit of work for a row nobody reads back as an object
+        session.exec(insert(table(LetterEvent)).values(**row))
     add_deliveries(session, letter_id=letter_id, event_type=type, at=at, letter=letter)
-    return event
 
 
 def chain_problem(events: list[LetterEvent]) -> str | None:

@@ -30,7 +30,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, col, delete, exists, select, update
 
 from shared.config import Settings
-from shared.db import dialect_insert, session_scope
+from shared.db import dialect_insert, session_scope, table
 from shared.models import AttemptLease, Letter, utcnow
 
 log = logging.getLogger(__name__)
@@ -50,7 +50,7 @@ def take_lease(session: Session, settings: Settings, letter_id: uuid.UUID, attem
     """Give the letter's lease to this attempt, replacing an earlier attempt's in place; the caller commits."""
     lease = {"attempt": attempt, "holder": lease_holder(),
              "expires_at": utcnow() + timedelta(seconds=settings.attempt_lease)}
-    session.exec(dialect_insert(session, AttemptLease).values(letter_id=letter_id, **lease)
+    session.exec(dialect_insert(session, table(AttemptLease)).values(letter_id=letter_id, **lease)
                  .on_conflict_do_update(index_elements=["letter_id"], set_=lease))
 
 
@@ -87,8 +87,8 @@ def end_lease_in(session: Session, letter_id: uuid.UUID) -> None:
 
 
 def _delete_lease(session: Session, letter_id: uuid.UUID, attempt: int) -> None:
-    session.exec(delete(AttemptLease).where(col(AttemptLease.letter_id) == letter_id,
-                                            col(AttemptLease.attempt) == attempt))
+    leases = table(AttemptLease)  # a Core statement: no session holds a lease it deletes as an object
+    session.exec(delete(leases).where(leases.c.letter_id == letter_id, leases.c.attempt == attempt))
 
 
 def _heartbeat(settings: Settings, letter_id: uuid.UUID, attempt: int, stop: threading.Event) -> None:

@@ -116,12 +116,14 @@ def letter_and_village(session: Session, letter_id: uuid.UUID, *,
     return session.exec(query).first()
 
 
-def render_draft(*, session: Session, settings: Settings, letter_id: uuid.UUID,
-                 now: datetime | None = None) -> Status | bool:
+def render_draft(*, session: Session, settings: Settings, letter_id: uuid.UUID, now: datetime | None = None,
+                 found: tuple[Letter, Village] | None = None) -> Status | bool:
     """Render and store the draft dated the village's today, then `submitted` -> `awaiting_approval`, and on to
     `approved` in the same commit where the village approves the type itself. The status it left; False if the
-    letter was not `submitted`. Repeatable; nothing is held while the draft renders."""
-    found = letter_and_village(session, letter_id)
+    letter was not `submitted`. Repeatable; nothing is held while the draft renders.
+
+    found: the letter and its village as the attempt's count read them (run_attempt's with_letter), else read here."""
+    found = found or letter_and_village(session, letter_id)
     if found is None or found[0].status != Status.SUBMITTED:
         return False
     letter, village = found

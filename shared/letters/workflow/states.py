@@ -10,8 +10,10 @@ import uuid
 from enum import StrEnum
 from typing import Any, Protocol
 
+from sqlalchemy.orm.util import identity_key
 from sqlmodel import Session, col, update
 
+from shared.db import table
 from shared.errors import Forbidden
 from shared.models import Client, Letter, LetterEvent, LetterStatus, Role, utcnow
 
@@ -61,10 +63,15 @@ def transition(session: Session, letter_id: uuid.UUID, *, source: Status, target
 
     A new status starts with no attempts and no error, unless values say otherwise.
     """
-    values = {"attempts": 0, "last_error": None, **values}
-    statement = (update(Letter).where(col(Letter.id) == letter_id, col(Letter.status) == source.value)
-                 .values(status=target.value, updated_at=utcnow(), **values))
-    return session.exec(statement).rowcount == 1
+    values = {"status": target.value, "updated_at": utcnow(), "attempts": 0, "last_error": None, **values}
+    # The ORM's UPDATE sets the new values on the session's copy of the letter (the API answers with it, unread);
+    # where the session holds none (the worker's steps) a Core UPDATE does the same for less.
+    if identity_key(Letter, letter_id) in session.identity_map:
+        statement = update(Letter).where(col(Letter.id) == letter_id, col(Letter.status) == source.value)
+    else:
+        letters = table(Letter)
+        statement = update(letters).where(letters.c.id == letter_id, letters.c.status == source.value)
+    return session.exec(statement.values(**values)).rowcount == 1
 
 
 def failed_from(events: list[LetterEvent]) -> Status:

@@ -12,10 +12,12 @@ from shared.db import get_engine, get_existing, session_scope
 from shared.letters.intake.catalog import load_catalog
 from shared.letters.intake.validation import example_request
 from shared.letters.workflow import lifecycle
-from shared.letters.workflow.events import letter_events
-from shared.models import Letter, Village
+from shared.letters.workflow.attempts import run_attempt
+from shared.letters.workflow.events import chain_problem, letter_events
+from shared.models import Letter, LetterStatus, Village
 from shared.storage import LetterFiles
 from tests.conftest import Office
+from tests.pdftools import pdf_text_flat
 
 
 def submitted(office: Office, code: str = "sktm") -> uuid.UUID:
@@ -83,3 +85,23 @@ def test_a_type_the_village_approves_itself_is_approved_in_the_drafts_commit(off
         assert [e.type for e in letter_events(session, manual)] == ["submitted", "draft_rendered"]
         # nothing left for the task's second look: the draft is approved already
         assert not lifecycle.approve_automatically(session=session, settings=office.settings, letter_id=automatic)
+
+
+def test_a_draft_step_given_its_letter_by_the_attempts_count_renders_and_approves_it_as_if_it_read_it(
+        office: Office) -> None:
+    """The worker's draft step reads nothing itself: the count returns the letter and its village (run_attempt's
+    with_letter). The draft names both, the village's profile decides the approval, and the chain holds."""
+    with session_scope(office.settings) as session:
+        village = get_existing(session, Village, office.village.id)
+        village.profile = {**village.profile, "approval": {"domisili": False}}
+        session.add(village)
+        session.commit()
+    automatic, manual = submitted(office, "domisili"), submitted(office, "sktm")
+    for letter_id, status in ((automatic, LetterStatus.APPROVED), (manual, LetterStatus.AWAITING_APPROVAL)):
+        assert run_attempt(settings=office.settings, letter_id=letter_id, source=LetterStatus.SUBMITTED,
+                           step=lifecycle.render_draft, with_letter=True) == status
+    draft = pdf_text_flat(LetterFiles(office.settings).read(manual, "draft") or b"")
+    with session_scope(office.settings) as session:
+        letter = get_existing(session, Letter, manual)
+        assert letter.applicant["name"] in draft and "Caringin" in draft, draft
+        assert [chain_problem(letter_events(session, letter_id)) for letter_id in (automatic, manual)] == [None, None]

@@ -38,15 +38,16 @@ def test_the_draft_step_and_the_issue_step_run_only_the_statements_their_guarant
         ensure_village_keys(session, settings)  # once per process, not per letter: outside the count
     with statements(settings, transactions=True) as draft:
         assert run_attempt(settings=settings, letter_id=letter_id, source=LetterStatus.SUBMITTED,
-                           step=lifecycle.render_draft) == LetterStatus.AWAITING_APPROVAL
+                           step=lifecycle.render_draft, with_letter=True) == LetterStatus.AWAITING_APPROVAL
     approved(office, letter_id)
     with statements(settings, transactions=True) as issue:
         assert run_attempt(settings=settings, letter_id=letter_id, source=LetterStatus.APPROVED,
                            step=issuing.issue_letter) is True
 
     assert work(draft) == [
-        "UPDATE letter", "INSERT attempt_lease", "COMMIT",  # the attempt counted, its lease taken (an upsert)
-        "SELECT letter, village", "ROLLBACK",  # [the draft renders, no transaction open]
+        # the attempt counted, returning the letter and its village for the step; its lease taken (an upsert)
+        "UPDATE letter", "INSERT attempt_lease", "COMMIT",
+        # [the draft renders, no transaction open]
         "UPDATE letter", "SELECT letter_event", "INSERT letter_event",  # awaiting_approval, its event chained
         "SELECT webhook_endpoint, client",  # the outbox's deliveries, for the letter the step holds
         "DELETE attempt_lease", "COMMIT",  # the lease released by the step's own commit
