@@ -3,8 +3,7 @@ people table) and a one-row band of columns (the letterhead, the signature).
 
 A Table lays out and draws every cell through its general machinery (cell styles, spans, a font change per cell,
 its line commands); a letter pays that on every row of every letter. These put the ink where the letter's Tables
-put it (`tests/shared/letters/documents/test_layout.py` compares the pixels), for a
-fraction of the cost."""
+put it (`tests/shared/letters/documents/test_layout.py` compares the pixels), for a fraction of the cost."""
 
 from __future__ import annotations
 
@@ -14,7 +13,7 @@ from typing import NamedTuple, TypeAlias
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.platypus import Flowable, Paragraph
 
-# what a section's cell holds: a string set on one line, or a Paragraph for a text too long for it
+# what a row's cell holds: a string set on one line, or a Paragraph (a text too long for one line, a column title)
 Cell: TypeAlias = str | Paragraph
 
 EMPTY_CELL_HEIGHT = 12  # what an empty Table cell asks for (its default style's leading): a band's least height

@@ -65,12 +65,17 @@ def test_a_draft_is_rendered_between_two_transactions(office: Office) -> None:
     assert change.split()[-1] == "COMMIT" and "UPDATE" in change
 
 
-def test_a_type_the_village_approves_itself_is_approved_in_the_drafts_commit(office: Office) -> None:
+def village_approves_itself(office: Office, type_code: str) -> None:
+    """The office's village switches the official's approval of type_code off in its profile."""
     with session_scope(office.settings) as session:
         village = get_existing(session, Village, office.village.id)
-        village.profile = {**village.profile, "approval": {"domisili": False}}
+        village.profile = {**village.profile, "approval": {type_code: False}}
         session.add(village)
         session.commit()
+
+
+def test_a_type_the_village_approves_itself_is_approved_in_the_drafts_commit(office: Office) -> None:
+    village_approves_itself(office, "domisili")
     automatic, manual = submitted(office, "domisili"), submitted(office, "sktm")
     with session_scope(office.settings) as session:
         assert lifecycle.render_draft(session=session, settings=office.settings, letter_id=automatic) == "approved"
@@ -91,11 +96,7 @@ def test_a_draft_step_given_its_letter_by_the_attempts_count_renders_and_approve
         office: Office) -> None:
     """The worker's draft step reads nothing itself: the count returns the letter and its village (run_attempt's
     with_letter). The draft names both, the village's profile decides the approval, and the chain holds."""
-    with session_scope(office.settings) as session:
-        village = get_existing(session, Village, office.village.id)
-        village.profile = {**village.profile, "approval": {"domisili": False}}
-        session.add(village)
-        session.commit()
+    village_approves_itself(office, "domisili")
     automatic, manual = submitted(office, "domisili"), submitted(office, "sktm")
     for letter_id, status in ((automatic, LetterStatus.APPROVED), (manual, LetterStatus.AWAITING_APPROVAL)):
         assert run_attempt(settings=office.settings, letter_id=letter_id, source=LetterStatus.SUBMITTED,
