@@ -23,7 +23,7 @@ from shared.letters.intake.validation import example_request, validate_request
 from shared.letters.signing.keys import VillageSigner
 from shared.letters.signing.signatures import ensure_village_key, load_signer, sign_pdf
 from shared.models import Village
-from shared.villages import demo_village
+from shared.villages import demo_village, village_emblem
 
 LETTER_DATE = date(2026, 11, 27)
 NUMBER = "474/012/Ds.Cjk/XI/2026"
@@ -70,13 +70,15 @@ class SampleLetter:
 
     def render(self, *, final: bool) -> bytes:
         """The draft (final=False) or the numbered letter with its QR code, unsigned."""
-        return render_letter(letter_type=self.letter_type, village=self.village, applicant=self.applicant,
+        return render_letter(letter_type=self.letter_type, village=self.village, emblem=village_emblem(self.village),
+                             applicant=self.applicant,
                              fields=self.fields, letter_date=LETTER_DATE, number=NUMBER if final else None,
                              verification_url=VERIFICATION_URL if final else None).pdf
 
     def finish(self, draft: bytes) -> IncrementalPdfFileWriter:
         """The numbered letter as issuing makes it: the draft with its slots filled, ready to be signed."""
-        finished = final_letter(letter_type=self.letter_type, village=self.village, applicant=self.applicant,
+        finished = final_letter(letter_type=self.letter_type, village=self.village,
+                                emblem=village_emblem(self.village), applicant=self.applicant,
                                 fields=self.fields, letter_date=LETTER_DATE, number=NUMBER,
                                 verification_url=VERIFICATION_URL, draft=draft)
         assert isinstance(finished.pdf, IncrementalPdfFileWriter), "the draft should have been finished"

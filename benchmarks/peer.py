@@ -19,6 +19,7 @@ from benchmarks.letters import LETTER_DATE, NUMBER, VERIFICATION_URL, SampleLett
 from shared.letters.documents.compose import build_document, signer_for
 from shared.letters.documents.document import LetterDocument, PeopleTable
 from shared.letters.documents.wording import format_indonesian_date
+from shared.villages import village_emblem
 
 PAGE = """<!doctype html>
 <html lang="id"><head><meta charset="utf-8"><style>
@@ -86,7 +87,8 @@ def peer_pipeline(letter: SampleLetter, repeat: int) -> dict[str, float]:
     from weasyprint import HTML  # the bench extra; imported here so parts 3-5 run without it
 
     def document(final: bool) -> LetterDocument:
-        return build_document(letter_type=letter.letter_type, village=letter.village, applicant=letter.applicant,
+        return build_document(letter_type=letter.letter_type, village=letter.village,
+                              emblem=village_emblem(letter.village), applicant=letter.applicant,
                               fields=letter.fields, signer=signer_for(letter.village, letter.letter_type.code),
                               letter_date=LETTER_DATE, number=NUMBER if final else None,
                               verification_url=VERIFICATION_URL if final else None)

@@ -7,7 +7,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any, overload
 
-from sqlalchemy import JSON, Column, DateTime, String, UniqueConstraint
+from sqlalchemy import JSON, Column, DateTime, LargeBinary, String, UniqueConstraint
 from sqlmodel import Field, Relationship, SQLModel
 
 
@@ -61,6 +61,19 @@ class Village(SQLModel, table=True):
     province: str = Field(default="", max_length=100)
     profile: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     created_at: datetime = _timestamp(nullable=False, default=utcnow)
+
+
+class VillageEmblem(SQLModel, table=True):
+    """A village's emblem as its profile file gave it (PNG or JPEG, up to MAX_LOGO_BYTES), beside the village row.
+
+    Not in the row: every API request reads the village with its client, and only a render needs the emblem. The
+    profile names it by its SHA-256 (`logo_digest`), so a worker reads it once per emblem, not once per letter."""
+
+    __tablename__ = "village_emblem"
+
+    village_id: int = Field(foreign_key="village.id", primary_key=True)
+    digest: str = Field(max_length=64)  # hex SHA-256 of image, as the profile's logo_digest says
+    image: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
 
 
 class ClientKind(enum.StrEnum):

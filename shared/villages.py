@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 import re
@@ -16,10 +15,11 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 from sqlmodel import Session, select
 
+from shared.db import saved_id
 from shared.errors import ProfileError
 from shared.letters.intake.schemas import PlainText
 from shared.letters.workflow.numbering import check_number_pattern
-from shared.models import Village, as_utc, utcnow
+from shared.models import Village, VillageEmblem, as_utc, utcnow
 from shared.tomlfiles import load_toml_model
 
 DEMO_PROFILE = Path(__file__).resolve().parent.parent / "templates" / "villages" / "cijengkol.toml"
@@ -127,13 +127,13 @@ class VillageProfile(BaseModel):
 
 
 class StoredVillageProfile(VillageProfile):
-    """A profile as read back from its village row: the emblem itself (base64) instead of its file name.
+    """A profile as read back from its village row: the emblem's digest (see VillageEmblem) instead of its file name.
 
     Frozen: village_profile hands the same checked profile to every caller that reads the same row."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    logo_image: str | None = None
+    logo_digest: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
 
 
 @dataclass(frozen=True)
@@ -146,6 +146,7 @@ class VillageRecord:
     regency: str
     province: str
     profile: dict[str, Any]
+    emblem: bytes | None = None  # the logo file's bytes, kept as the village's VillageEmblem
 
 
 def load_village_file(path: Path, *, letter_types: Collection[str] | None = None) -> VillageRecord:
@@ -155,9 +156,9 @@ def load_village_file(path: Path, *, letter_types: Collection[str] | None = None
     stored = profile.model_dump(exclude={"code", "name", "district", "regency", "province", "logo"},
                                 exclude_none=True)
     if logo:
-        stored["logo_image"] = base64.b64encode(logo).decode()  # in the row: the worker needs no shared disk
+        stored["logo_digest"] = emblem_digest(logo)  # the image in the database: the worker needs no shared disk
     return VillageRecord(code=profile.code, name=profile.name, district=profile.district,
-                         regency=profile.regency, province=profile.province, profile=stored)
+                         regency=profile.regency, province=profile.province, profile=stored, emblem=logo)
 
 
 def _logo_image(profile_path: Path, logo: str) -> bytes:
@@ -182,14 +183,72 @@ def save_village(session: Session, record: VillageRecord) -> tuple[Village, bool
     village.name, village.district, village.regency = record.name, record.district, record.regency
     village.province, village.profile = record.province, record.profile
     session.add(village)
+    session.flush()  # the new village's id, for its emblem
+    set_village_emblem(session, village, record.emblem)
     session.commit()
     session.refresh(village)
     return village, created
 
 
+def set_village_emblem(session: Session, village: Village, image: bytes | None) -> None:
+    """Give the village this emblem (its profile names the digest), or none; the caller commits."""
+    village_id = saved_id(village)
+    kept = session.get(VillageEmblem, village_id)
+    profile = {key: value for key, value in village.profile.items() if key != "logo_digest"}
+    if image is None:
+        if kept is not None:
+            session.delete(kept)
+    else:
+        digest = profile["logo_digest"] = emblem_digest(image)
+        kept = kept or VillageEmblem(village_id=village_id, digest=digest, image=image)
+        kept.digest, kept.image = digest, image
+        session.add(kept)
+    village.profile = profile  # a new dict: the JSON column sees the change
+    session.add(village)
+
+
+def emblem_digest(image: bytes) -> str:
+    """How a profile names its emblem: the image's hex SHA-256."""
+    return hashlib.sha256(image).hexdigest()
+
+
+def village_emblem(village: Village, session: Session | None = None) -> bytes | None:
+    """The image the village's profile names as its emblem, or None: kept by this process once read (by digest, so
+    a changed emblem is read anew), else read with session. A village the database does not hold (demo_village)
+    has its emblem kept from the start; without a session, one not kept raises LookupError."""
+    digest = village_profile(village).logo_digest
+    if digest is None:
+        return None
+    image = _EMBLEMS.get(digest)
+    if image is not None:
+        return image
+    if session is None:
+        raise LookupError(f"the emblem of village {village.code} is not read yet")
+    image = session.exec(select(VillageEmblem.image).where(VillageEmblem.village_id == saved_id(village),
+                                                           VillageEmblem.digest == digest)).first()
+    if image is None:  # the profile changed since the village was read: the step fails, and is tried again
+        raise LookupError(f"village {village.code} has no emblem {digest[:12]} (its profile changed meanwhile?)")
+    _keep_emblem(digest, image)
+    return image
+
+
+def _keep_emblem(digest: str, image: bytes) -> None:
+    if len(_EMBLEMS) >= EMBLEMS_KEPT:
+        _EMBLEMS.clear()  # bounded, and safe beside other threads, as _CHECKED_PROFILES
+    _EMBLEMS[digest] = image
+
+
+# Emblems by digest: a worker serves many villages, each emblem up to MAX_LOGO_BYTES (the prepared, scaled copy
+# the renderer draws is kept apart, by shared.letters.documents.emblem).
+EMBLEMS_KEPT = 16
+_EMBLEMS: dict[str, bytes] = {}
+
+
 def demo_village() -> Village:
-    """Desa Cijengkol from its profile file, not stored (for samples and benchmarks)."""
+    """Desa Cijengkol from its profile file, not stored (for samples and benchmarks); its emblem kept in memory."""
     record = load_village_file(DEMO_PROFILE)
+    if record.emblem is not None:
+        _keep_emblem(emblem_digest(record.emblem), record.emblem)
     return Village(id=1, code=record.code, name=record.name, district=record.district, regency=record.regency,
                    province=record.province, profile=record.profile)
 

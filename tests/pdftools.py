@@ -16,7 +16,7 @@ def _with_file(pdf: bytes, *command: str) -> str:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "letter.pdf"
         path.write_bytes(pdf)
-        result = subprocess.run([*command, str(path), *([] if command[0] == "pdfsig" else ["-"])],
+        result = subprocess.run([*command, str(path), *(["-"] if command[0] == "pdftotext" else [])],
                                 capture_output=True, text=True, timeout=60)
         return result.stdout + result.stderr
 
@@ -34,6 +34,12 @@ def pdf_text_flat(pdf: bytes) -> str:
 def pdfsig(pdf: bytes) -> str:
     """poppler's independent signature report (chain not checked: our CA is not in its NSS store)."""
     return _with_file(pdf, "pdfsig", "-nocert")
+
+
+def image_count(pdf: bytes) -> int:
+    """How many images pdfimages lists (alpha masks not counted): a letter's emblem; its QR code is vectors."""
+    listing = _with_file(pdf, "pdfimages", "-list").splitlines()[2:]
+    return sum(1 for line in listing if line.split()[2] == "image")
 
 
 def qr_codes(pdf: bytes, dpi: int = 150) -> list[str]:

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import json
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -16,10 +20,11 @@ from sqlmodel import SQLModel, select
 
 from shared.accounts import create_client, create_village, ensure_demo_village
 from shared.config import Settings
-from shared.db import get_engine, get_existing, make_engine, saved_id, session_scope, upgrade_schema
+from shared.db import alembic_config, get_engine, get_existing, make_engine, saved_id, session_scope, upgrade_schema
 from shared.letters.workflow.events import chain_problem, letter_events, record_event
 from shared.letters.workflow.numbering import format_number, next_sequence
-from shared.models import Letter, LetterEvent, Role, Village
+from shared.models import Letter, LetterEvent, Role, Village, VillageEmblem
+from shared.villages import village_emblem
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -218,3 +223,46 @@ def test_a_connection_cut_while_busy_is_not_pinged_and_fails_once_for_the_caller
         _pid(engine)
     assert _pid(engine) != first
     engine.dispose()
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_an_emblem_kept_in_a_profile_moves_beside_its_village_and_back(request: pytest.FixtureRequest, tmp_path,
+                                                                       backend: str) -> None:
+    """Migration 0010 takes a village's emblem out of its profile JSON (base64, as 0009 kept it) into
+    village_emblem, the profile naming it by digest; its downgrade puts it back."""
+    from alembic import command
+
+    url = request.getfixturevalue("postgres_url") if backend == "postgresql" else f"sqlite:///{tmp_path}/db.sqlite"
+    settings = Settings(suratdesa_home=tmp_path, database_url=url)
+    emblem = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4  # the migration moves bytes; it does not read images
+    old_profile = {"paper": "A4", "signers": [{"key": "kades", "name": "N", "position": "Kepala Desa"}],
+                   "logo_image": base64.b64encode(emblem).decode()}
+
+    def migrate(step: Callable[..., None], revision: str) -> None:
+        config = alembic_config(url)
+        with get_engine(settings).begin() as connection:
+            config.attributes["connection"] = connection
+            step(config, revision)
+
+    def profiles() -> dict[str, dict[str, Any]]:
+        with get_engine(settings).connect() as connection:
+            rows = connection.execute(text("SELECT code, profile FROM village ORDER BY code")).all()
+        return {code: profile if isinstance(profile, dict) else json.loads(profile) for code, profile in rows}
+
+    migrate(command.upgrade, "0009")
+    with get_engine(settings).begin() as connection:
+        for code, profile in (("Ds.Lg", old_profile), ("Ds.No", {"signers": old_profile["signers"]})):
+            connection.execute(text("INSERT INTO village (code, name, district, regency, province, profile, created_at)"
+                                    " VALUES (:code, 'X', 'D', 'R', '', :profile, CURRENT_TIMESTAMP)"),
+                               {"code": code, "profile": json.dumps(profile)})
+    migrate(command.upgrade, "head")
+    digest = hashlib.sha256(emblem).hexdigest()
+    assert profiles() == {"Ds.Lg": {"paper": "A4", "signers": old_profile["signers"], "logo_digest": digest},
+                          "Ds.No": {"signers": old_profile["signers"]}}
+    with session_scope(settings) as session:
+        village = session.exec(select(Village).where(Village.code == "Ds.Lg")).one()
+        assert village_emblem(village, session) == emblem
+        assert [(e.digest, e.image) for e in session.exec(select(VillageEmblem))] == [(digest, emblem)]
+    migrate(command.downgrade, "0009")
+    assert profiles() == {"Ds.Lg": old_profile, "Ds.No": {"signers": old_profile["signers"]}}
+    get_engine(settings).dispose()

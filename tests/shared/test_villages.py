@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-import base64
 import codecs
+import hashlib
+import io
+import json
 import os
+import random
 import subprocess
 import sys
 from datetime import UTC, date, datetime
@@ -12,7 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlmodel import select
+from PIL import Image
+from sqlmodel import delete, select
 
 from shared.accounts import create_village
 from shared.config import Settings
@@ -20,13 +24,16 @@ from shared.db import get_engine, session_scope, upgrade_schema
 from shared.errors import DomainError, ProfileError
 from shared.letters.intake.catalog import load_catalog
 from shared.letters.signing.signatures import ensure_village_key
-from shared.models import Village
+from shared.models import Village, VillageEmblem
 from shared.villages import (
     DEMO_PROFILE,
+    MAX_LOGO_BYTES,
     VillageProfile,
     approval_required,
     demo_village,
     load_village_file,
+    save_village,
+    village_emblem,
     village_profile,
     village_today,
 )
@@ -54,7 +61,9 @@ def test_demo_profile_has_fictitious_officials_delegation_and_an_emblem() -> Non
     signers = {s["key"]: s for s in village.profile["signers"]}
     assert signers["kades"]["name"] == "Budi Contoh" and signers["sekdes"]["name"] == "Siti Contohwati"
     assert signers["kasi_pelayanan"]["on_behalf"] == ["a.n. Kepala Desa Cijengkol", "u.b. Sekretaris Desa"]
-    assert base64.b64decode(village.profile["logo_image"]).startswith(b"\x89PNG")
+    emblem = (DEMO_PROFILE.parent / "cijengkol-logo.png").read_bytes()
+    assert village.profile["logo_digest"] == hashlib.sha256(emblem).hexdigest()
+    assert village_emblem(village) == emblem  # kept from the file: the demo village is in no database
     assert village.profile["paper"] == "F4" and village.profile["sequence"] == "per_type"
     assert approval_required(village, "sktm", default=True)
 
@@ -124,6 +133,52 @@ def test_villages_load_creates_then_updates_by_code(tmp_path: Path) -> None:
     assert set(villages) == {"Ds.Cjk", "Ds.Sdj"} and villages["Ds.Sdj"].name == "Sudajaya"
     assert villages["Ds.Cjk"].profile["paper"] == "A4"
     assert not approval_required(villages["Ds.Cjk"], "pengantar", default=True)
+
+
+def noise_png(side: int, seed: int) -> bytes:
+    """A PNG of random pixels: it does not compress, so side 370 weighs about 400 kB, near MAX_LOGO_BYTES."""
+    pixels = random.Random(seed).randbytes(side * side * 3)
+    out = io.BytesIO()
+    Image.frombytes("RGB", (side, side), pixels).save(out, "PNG")
+    return out.getvalue()
+
+
+def test_a_heavy_emblem_stays_out_of_the_village_row_and_is_read_once_per_emblem(tmp_path: Path,
+                                                                                   db_settings: Settings) -> None:
+    """Every API request reads its client's village row: an emblem near the limit must not ride along. The worker
+    reads it once per emblem, and a changed emblem (a new digest) anew."""
+    heavy, other = noise_png(370, 1), noise_png(370, 2)
+    assert 350_000 < len(heavy) < MAX_LOGO_BYTES and heavy != other
+    path = profile_copy(tmp_path)
+    (tmp_path / "cijengkol-logo.png").write_bytes(heavy)
+    with session_scope(db_settings) as session:
+        village, _ = save_village(session, load_village_file(path))
+        stored = session.exec(select(VillageEmblem).where(VillageEmblem.village_id == village.id)).one()
+        assert stored.image == heavy and village.profile["logo_digest"] == hashlib.sha256(heavy).hexdigest()
+        assert len(json.dumps(village.profile)) < 2_000  # the row every request reads: names and settings only
+        assert village_emblem(village, session) == heavy
+        session.exec(delete(VillageEmblem))
+        session.commit()
+        assert village_emblem(village, session) == heavy  # kept by this process: not read again
+
+        (tmp_path / "cijengkol-logo.png").write_bytes(other)
+        village, created = save_village(session, load_village_file(path))
+        assert not created and village_emblem(village, session) == other  # a new digest: read anew
+
+        path.write_text(path.read_text(encoding="utf-8").replace('logo = "cijengkol-logo.png"', ""), encoding="utf-8")
+        village, _ = save_village(session, load_village_file(path))
+        assert "logo_digest" not in village.profile and village_emblem(village, session) is None
+        assert session.exec(select(VillageEmblem)).all() == []
+    get_engine(db_settings).dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
+    url = request.getfixturevalue("postgres_url") if request.param == "postgresql" else None
+    settings = Settings(suratdesa_home=tmp_path / "home", **({"database_url": url} if url else {}))
+    settings.suratdesa_home.mkdir()
+    upgrade_schema(settings)
+    return settings
 
 
 ACCEPTED_CODES = ["Ds.Cjk", "3202092001", "Ds_Cjk-2", "ab", "x" * 32]
@@ -208,7 +263,7 @@ def test_the_stored_profile_is_read_back_typed() -> None:
     profile = village_profile(village)
     assert (profile.code, profile.name, profile.paper, profile.time_zone) == ("Ds.Cjk", "Cijengkol", "F4", "WIB")
     assert profile.signers[0].name == "Budi Contoh" and profile.sequence == "per_type"
-    assert base64.b64decode(profile.logo_image or "").startswith(b"\x89PNG")
+    assert profile.logo_digest == hashlib.sha256((DEMO_PROFILE.parent / "cijengkol-logo.png").read_bytes()).hexdigest()
     village.profile = {**village.profile, "paper": "B5"}
     with pytest.raises(ValueError, match="paper"):  # a row edited by hand is refused, not read with a default
         village_profile(village)

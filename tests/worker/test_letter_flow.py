@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from shared.letters.signing.signatures import trust_roots, validate_signed_pdf
 from shared.queue import ISSUE_LETTER, RENDER_DRAFT, TaskQueue
 from tests.conftest import Stack
-from tests.pdftools import pdf_text, pdf_text_flat, pdfsig, qr_codes
+from tests.pdftools import image_count, pdf_text, pdf_text_flat, pdfsig, qr_codes
 
 
 def example(stack: Stack, code: str = "sktm") -> dict:
@@ -38,7 +38,7 @@ def test_submitted_letter_gets_a_draft_pdf(stack: Stack) -> None:
     assert "SURAT KETERANGAN TIDAK MAMPU" in text
     assert "Nur'aini <b>Siti-Rahmah</b>" in text
     assert "KONSEP" in text.replace(" ", "")
-    assert qr_codes(response.content) == []
+    assert qr_codes(response.content) == [] and image_count(response.content) == 1  # the emblem, from its table
     own = stack.request("GET", f"/api/v1/letters/{letter_id}/draft.pdf", stack.post_token)
     assert own.status_code == 200 and own.content == response.content
     events = stack.request("GET", f"/api/v1/letters/{letter_id}", stack.post_token).json()["events"]
@@ -67,7 +67,7 @@ def test_approved_letters_are_numbered_signed_and_carry_a_qr(stack: Stack) -> No
     assert numbers[0].replace("/", "-") in response.headers["Content-Disposition"]
     pdf = response.content
     text = pdf_text(pdf)
-    assert numbers[0] in text and "KONSEP" not in text and "Ujang Contoh" in text
+    assert numbers[0] in text and "KONSEP" not in text and "Ujang Contoh" in text and image_count(pdf) == 1
     check = validate_signed_pdf(pdf, trust_roots(stack.home / "keys"))
     assert check.valid and check.subfilter == "/ETSI.CAdES.detached" and check.is_development
     assert "Kepala Desa Cijengkol" in (check.signer_subject or "")

@@ -5,7 +5,6 @@ The stack here runs the quick sweeper of tests.worker.batch. Every test is bound
 
 from __future__ import annotations
 
-import base64
 import signal
 import time
 import uuid
@@ -19,6 +18,7 @@ from sqlmodel import select
 from shared.accounts import create_client, create_village
 from shared.db import get_engine, session_scope
 from shared.models import IdempotencyKey, Role, Village
+from shared.villages import set_village_emblem
 from tests.conftest import Stack, approval, free_port, run_cli, running_stack
 from tests.worker.batch import (
     FAST_SWEEPER,
@@ -178,8 +178,7 @@ def test_a_letter_whose_rendering_always_fails_ends_failed_while_others_go_throu
     settings = fast.settings()
     with session_scope(settings) as session:
         village = create_village(session, code="Ds.Rsk", name="Rusak", district="Caringin", regency="Sukabumi")
-        village.profile = {**village.profile, "logo_image": base64.b64encode(b"\x89PNG\r\n\x1a\nrusak").decode()}
-        session.add(village)
+        set_village_emblem(session, village, b"\x89PNG\r\n\x1a\nrusak")
         session.commit()
         _, post_token = create_client(session, name="pos-rusak", role=Role.POST, village=village)
         _, official_token = create_client(session, name="petugas-rusak", role=Role.OFFICIAL, village=village)
@@ -198,8 +197,7 @@ def test_a_letter_whose_rendering_always_fails_ends_failed_while_others_go_throu
     assert fast.request("POST", f"/api/v1/letters/{fine[0]}/retry", fast.official_token).status_code == 409
     with session_scope(settings) as session:  # the office fixes its profile, then retries
         village = session.exec(select(Village).where(Village.code == "Ds.Rsk")).one()
-        village.profile = {key: value for key, value in village.profile.items() if key != "logo_image"}
-        session.add(village)
+        set_village_emblem(session, village, None)
         session.commit()
     retried = fast.request("POST", f"/api/v1/letters/{broken}/retry", official_token)
     assert retried.status_code == 200 and retried.json()["status"] == "submitted", retried.text

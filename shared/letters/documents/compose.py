@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import calendar
 from datetime import date, time
 from typing import Any
@@ -24,16 +23,15 @@ def add_months(start: date, months: int) -> date:
     return start.replace(year=year, month=month, day=min(start.day, calendar.monthrange(year, month)[1]))
 
 
-def letterhead(village: Village) -> Letterhead:
-    """The kop surat of a village, with its logo when the profile has one."""
+def letterhead(village: Village, emblem: bytes | None) -> Letterhead:
+    """The kop surat of a village, with its emblem (see village_emblem) when the profile has one."""
     lines = (f"PEMERINTAH KABUPATEN {village.regency.upper()}", f"KECAMATAN {village.district.upper()}",
              f"DESA {village.name.upper()}")
     profile = village_profile(village)
     address = profile.office_address
     if profile.postal_code:
         address = f"{address}, Kode Pos {profile.postal_code}"
-    logo = base64.b64decode(profile.logo_image) if profile.logo_image else None
-    return Letterhead(lines=lines, address=address, logo=logo)
+    return Letterhead(lines=lines, address=address, logo=emblem)
 
 
 def signer_for(village: Village, type_code: str | None = None) -> dict[str, Any]:
@@ -169,14 +167,14 @@ def time_zone(village: Village) -> str:
     return village_profile(village).time_zone
 
 
-def build_document(*, letter_type: LetterType, village: Village, applicant: dict[str, Any],
+def build_document(*, letter_type: LetterType, village: Village, emblem: bytes | None, applicant: dict[str, Any],
                    fields: dict[str, Any], signer: dict[str, Any], letter_date: date,
                    number: str | None = None, verification_url: str | None = None) -> LetterDocument:
-    """Everything the renderer needs; a letter without a number is a draft."""
+    """Everything the renderer needs; a letter without a number is a draft. emblem: the village's (village_emblem)."""
     validity = add_months(letter_date, letter_type.validity_months) if letter_type.validity_months else None
     profile = village_profile(village)
     return LetterDocument(
-        letterhead=letterhead(village), title=letter_type.title, opening=opening(village, signer, letter_type),
+        letterhead=letterhead(village, emblem), title=letter_type.title, opening=opening(village, signer, letter_type),
         sections=data_sections(letter_type, applicant, fields, profile.time_zone),
         statement=statement(letter_type, applicant, fields, village),
         closing=CLOSING.format(letter_type.document_name),

@@ -34,23 +34,26 @@ class FinalLetter:
     signer: dict[str, Any]
 
 
-def render_letter(*, letter_type: LetterType, village: Village, applicant: dict[str, Any], fields: dict[str, Any],
-                  letter_date: date, number: str | None = None, verification_url: str | None = None) -> RenderedLetter:
-    """The letter dated letter_date, signed by whom the village's profile names for its type; no number: a draft."""
+def render_letter(*, letter_type: LetterType, village: Village, emblem: bytes | None, applicant: dict[str, Any],
+                  fields: dict[str, Any], letter_date: date, number: str | None = None,
+                  verification_url: str | None = None) -> RenderedLetter:
+    """The letter dated letter_date, signed by whom the village's profile names for its type; no number: a draft.
+    emblem: the village's, as village_emblem reads it."""
     signer = signer_for(village, letter_type.code)
-    document = build_document(letter_type=letter_type, village=village, applicant=applicant, fields=fields,
-                              signer=signer, letter_date=letter_date, number=number,
+    document = build_document(letter_type=letter_type, village=village, emblem=emblem, applicant=applicant,
+                              fields=fields, signer=signer, letter_date=letter_date, number=number,
                               verification_url=verification_url)
     return RenderedLetter(pdf=render_letter_pdf(document), signer=signer)
 
 
-def final_letter(*, letter_type: LetterType, village: Village, applicant: dict[str, Any], fields: dict[str, Any],
-                 letter_date: date, number: str, verification_url: str, draft: bytes | None) -> FinalLetter:
+def final_letter(*, letter_type: LetterType, village: Village, emblem: bytes | None, applicant: dict[str, Any],
+                 fields: dict[str, Any], letter_date: date, number: str, verification_url: str,
+                 draft: bytes | None) -> FinalLetter:
     """The numbered letter: the draft with its number and QR code filled in where the draft is still this letter's
     layout (the common case), else laid out anew (the date, the village's profile or the signer changed since)."""
     signer = signer_for(village, letter_type.code)
-    document = build_document(letter_type=letter_type, village=village, applicant=applicant, fields=fields,
-                              signer=signer, letter_date=letter_date, number=number,
+    document = build_document(letter_type=letter_type, village=village, emblem=emblem, applicant=applicant,
+                              fields=fields, signer=signer, letter_date=letter_date, number=number,
                               verification_url=verification_url)
     finished = finish_draft(draft, document) if draft is not None else None
     if finished is not None:

@@ -19,7 +19,7 @@ from shared.letters.signing.signatures import VillageSigner, ensure_village_key,
 from shared.letters.workflow.issuing import number_pattern, verification_url, village_signer
 from shared.letters.workflow.numbering import format_number
 from shared.models import Village
-from shared.villages import demo_village, village_today
+from shared.villages import demo_village, village_emblem, village_today
 
 SAMPLE_SEQUENCE = 1
 
@@ -48,7 +48,8 @@ def sample_pdf(letter_type: LetterType, village: Village, settings: Settings, si
     request = validate_request(example_request(letter_type), load_catalog(settings.templates_dir), today=today)
     number = format_number(number_pattern(settings, village), classification=letter_type.classification,
                            seq=SAMPLE_SEQUENCE, village_code=village.code, on=today)
-    rendered = render_letter(letter_type=letter_type, village=village, applicant=request.applicant,
+    rendered = render_letter(letter_type=letter_type, village=village, emblem=village_emblem(village),
+                             applicant=request.applicant,
                              fields=request.fields, letter_date=today, number=number,
                              verification_url=verification_url(settings, sample_token(letter_type.code)))
     return sign_pdf(rendered.pdf, signer, reason=f"Contoh surat: {letter_type.title} {number}",

@@ -22,7 +22,7 @@ from shared.letters.documents.register_pdf import render_register_pdf
 from shared.letters.intake.catalog import Catalog
 from shared.letters.records.register import RegisterRow, register_rows
 from shared.models import Village
-from shared.villages import village_profile
+from shared.villages import village_emblem, village_profile
 
 STATUS_LABELS = {"issued": "Terbit", "revoked": "Dicabut"}
 # (heading, spreadsheet column width in characters)
@@ -102,7 +102,8 @@ def register_file(session: Session, *, village: Village, catalog: Catalog, year:
     else:
         # The layout needs every row before it draws one, and takes seconds for thousands: read them all, then
         # end the read (PostgreSQL ends a transaction left idle for IDLE_IN_TRANSACTION_TIMEOUT_MS) and lay out.
-        head, paper, all_rows = letterhead(village), village_profile(village).paper, list(rows)
+        head, paper = letterhead(village, village_emblem(village, session)), village_profile(village).paper
+        all_rows = list(rows)
         session.commit()
         data = render_register_pdf(all_rows, letterhead=head, paper=paper, period=period)
     stem = re.sub(r"[^A-Za-z0-9]+", "-", village.code).strip("-").lower()

@@ -33,7 +33,7 @@ from shared.letters.workflow.numbering import new_number
 from shared.letters.workflow.states import Status, transition
 from shared.models import Letter, Village, as_utc, utcnow
 from shared.storage import LetterFiles
-from shared.villages import village_profile, village_today
+from shared.villages import village_emblem, village_profile, village_today
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +64,7 @@ class Claim:
 
     letter: Letter
     village: Village
+    emblem: bytes | None
     letter_type: LetterType
 
 
@@ -89,7 +90,8 @@ def claim_letter(session: Session, settings: Settings, letter_id: uuid.UUID, *,
         session.rollback()
         return None
     letter, village = found
-    claim = Claim(letter, village, load_catalog(settings.templates_dir).types[letter.type])
+    letter_type = load_catalog(settings.templates_dir).types[letter.type]
+    claim = Claim(letter, village, village_emblem(village, session), letter_type)
     if letter.number is not None:  # claimed by an attempt that did not finish: its number and token stand
         session.commit()  # nothing written; a rollback would expire the rows read
         return claim
@@ -118,7 +120,8 @@ def stored_pdf(settings: Settings, claim: Claim) -> tuple[bytes, dict[str, Any]]
         return stored, {**signer_for(village, letter_type.code), "development_certificate": key.is_development}
     assert letter.number is not None and letter.verification_token is not None and letter.numbered_at is not None
     # the approved draft, its number and QR code filled in: the letter is not laid out a second time
-    rendered = final_letter(letter_type=letter_type, village=village, applicant=letter.applicant, fields=letter.fields,
+    rendered = final_letter(letter_type=letter_type, village=village, emblem=claim.emblem, applicant=letter.applicant,
+                            fields=letter.fields,
                             letter_date=village_today(village, now=as_utc(letter.numbered_at)), number=letter.number,
                             verification_url=verification_url(settings, letter.verification_token),
                             draft=files.read(letter.id, "draft"))

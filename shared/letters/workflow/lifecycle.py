@@ -32,7 +32,7 @@ from shared.letters.workflow.states import (
 from shared.letters.workflow.tracking import new_tracking_code
 from shared.models import Client, Letter, Village, utcnow
 from shared.storage import LetterFiles
-from shared.villages import approval_required, village_today
+from shared.villages import approval_required, village_emblem, village_today
 
 
 def submit_letter(*, session: Session, settings: Settings, client: Client, body: Any,
@@ -128,8 +128,9 @@ def render_draft(*, session: Session, settings: Settings, letter_id: uuid.UUID, 
         return False
     letter, village = found
     letter_type = load_catalog(settings.templates_dir).types[letter.type]
+    emblem = village_emblem(village, session)  # read once per emblem and process
     session.close()  # on SQLite the read took the database's write lock: not through the render
-    draft = render_letter(letter_type=letter_type, village=village, applicant=letter.applicant,
+    draft = render_letter(letter_type=letter_type, village=village, emblem=emblem, applicant=letter.applicant,
                           fields=letter.fields, letter_date=village_today(village, now=now))
     LetterFiles(settings).write_once(letter.id, "draft", draft.pdf)  # a late worker replaces no newer draft
     if not transition(session, letter.id, source=Status.SUBMITTED, target=Status.AWAITING_APPROVAL):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import subprocess
 from datetime import date
 from pathlib import Path
 
@@ -15,8 +14,8 @@ from shared.letters.documents.compose import build_document, signer_for
 from shared.letters.documents.rendering import render_letter_pdf
 from shared.letters.intake.catalog import load_catalog, load_letter_type
 from shared.letters.intake.validation import example_request, validate_request
-from shared.villages import demo_village
-from tests.pdftools import pdf_text
+from shared.villages import demo_village, village_emblem
+from tests.pdftools import image_count, pdf_text
 
 TEMPLATES = Settings().templates_dir
 LETTER_DATE = date(2026, 11, 27)
@@ -34,21 +33,15 @@ def letter_pdf(catalog, code: str, *, number: str | None = NUMBER, **fields: obj
     body = example_request(letter_type)
     body["fields"].update(fields)
     request = validate_request(body, catalog, today=LETTER_DATE)
-    document = build_document(letter_type=letter_type, village=village, applicant=request.applicant,
-                              fields=request.fields, signer=signer_for(village, code), letter_date=LETTER_DATE,
+    document = build_document(letter_type=letter_type, village=village, emblem=village_emblem(village),
+                              applicant=request.applicant, fields=request.fields, signer=signer_for(village, code),
+                              letter_date=LETTER_DATE,
                               number=number, verification_url="http://127.0.0.1:8000/v/abc" if number else None)
     return render_letter_pdf(document)
 
 
 def lines_of(pdf: bytes) -> list[str]:
     return [" ".join(line.split()) for line in pdf_text(pdf).splitlines() if line.strip()]
-
-
-def image_count(pdf: bytes, tmp_path: Path) -> int:
-    path = tmp_path / "letter.pdf"
-    path.write_bytes(pdf)
-    listing = subprocess.run(["pdfimages", "-list", str(path)], capture_output=True, text=True, check=True).stdout
-    return sum(1 for line in listing.splitlines()[2:] if line.split()[2] == "image")  # not an alpha mask
 
 
 def test_amounts_are_written_in_figures_and_in_words(catalog) -> None:
@@ -73,9 +66,9 @@ def test_delegated_signers_print_a_n_and_u_b_lines_in_order(catalog) -> None:
     assert any("Yang bertanda tangan di bawah ini, Kepala Desa Cijengkol," in line for line in lines)
 
 
-def test_letterhead_carries_the_village_emblem_and_address(catalog, tmp_path) -> None:
+def test_letterhead_carries_the_village_emblem_and_address(catalog) -> None:
     pdf = letter_pdf(catalog, "sktm")
-    assert image_count(pdf, tmp_path) == 1  # the emblem; the QR code is drawn as vectors
+    assert image_count(pdf) == 1  # the emblem; the QR code is drawn as vectors
     lines = lines_of(pdf)
     assert lines[:4] == ["PEMERINTAH KABUPATEN SUKABUMI", "KECAMATAN CARINGIN", "DESA CIJENGKOL",
                          "Jl. Raya Cijengkol No. 1, Caringin, Sukabumi, Kode Pos 43154"]
@@ -156,6 +149,6 @@ def test_times_carry_the_villages_zone(catalog) -> None:
     village.profile = {**village.profile, "time_zone": "WITA"}
     letter_type = catalog.get("kematian")
     request = validate_request(example_request(letter_type), catalog, today=LETTER_DATE)
-    document = build_document(letter_type=letter_type, village=village, applicant=request.applicant,
+    document = build_document(letter_type=letter_type, village=village, emblem=None, applicant=request.applicant,
                               fields=request.fields, signer=signer_for(village, "kematian"), letter_date=LETTER_DATE)
     assert ("Pukul", "14.15 WITA") in document.sections[1].rows
