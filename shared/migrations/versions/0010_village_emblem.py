@@ -44,7 +44,8 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     connection = op.get_bind()
-    images = dict(connection.execute(sa.select(emblem.c.village_id, emblem.c.image)).all())
+    images: dict[int, bytes] = {village_id: image for village_id, image in
+                                connection.execute(sa.select(emblem.c.village_id, emblem.c.image)).all()}
     for village_id, profile in connection.execute(sa.select(village.c.id, village.c.profile)).all():
         if profile.pop("logo_digest", None) is None:
             continue
