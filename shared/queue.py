@@ -10,6 +10,7 @@ import redis.exceptions
 from celery import Celery
 from kombu.exceptions import OperationalError as BrokerOperationalError
 from kombu.transport import TRANSPORT_ALIASES
+from kombu.transport import redis as kombu_redis
 from kombu.transport.sqlalchemy import Transport as SQLAlchemyTransport
 
 from shared.config import Settings
@@ -48,10 +49,45 @@ class EmbeddedBrokerTransport(SQLAlchemyTransport):
 TRANSPORT_ALIASES["suratdesa-sqla"] = f"{__name__}:EmbeddedBrokerTransport"
 
 
+class RedisBrokerChannel(kombu_redis.Channel):
+    """kombu's Redis channel, whose close after a lost connection fails as a connection error.
+
+    When Redis goes away in the middle of a read, Celery 5.7 collects the connection (which detaches the
+    transport from its connection info even when closing the channel timed out) and then closes it again. That
+    second close returns the unacked messages to their queue, which needs the connection info: kombu then raised
+    AttributeError, which the close does not ignore, and the worker stopped for good. Without the info the broker
+    cannot be reached, so it is a connection error: ignored, and the messages come back after the visibility
+    timeout as any unacked message does.
+    """
+
+    def _connparams(self, asynchronous: bool = False) -> dict[str, Any]:
+        if self.connection.client is None:
+            raise redis.exceptions.ConnectionError("the broker connection is already closed")
+        params: dict[str, Any] = super()._connparams(asynchronous)
+        return params
+
+
+class RedisBrokerTransport(kombu_redis.Transport):
+    """kombu's Redis transport with RedisBrokerChannel."""
+
+    Channel = RedisBrokerChannel
+
+
+TRANSPORT_ALIASES["suratdesa-redis"] = f"{__name__}:RedisBrokerTransport"
+
+
 def broker_url(settings: Settings) -> str:
-    """The broker URL Celery gets: sqla+ URLs use the faster-polling embedded transport."""
+    """The broker URL Celery gets: sqla+ URLs use the faster-polling embedded transport, redis:// ones the Redis
+    transport that survives a connection lost mid-read.
+
+    rediss:// keeps kombu's own transport: kombu turns TLS on by that scheme's name.
+    """
     url = settings.broker
-    return "suratdesa-sqla+" + url.removeprefix("sqla+") if url.startswith("sqla+") else url
+    if url.startswith("sqla+"):
+        return "suratdesa-sqla+" + url.removeprefix("sqla+")
+    if url.startswith("redis://"):
+        return "suratdesa-redis://" + url.removeprefix("redis://")
+    return url
 
 
 def visibility_timeout(settings: Settings) -> int:

@@ -118,6 +118,14 @@ def release_redis_db(number: int) -> None:
     redis.Redis(*REDIS_HOST, db=number).flushdb()
 
 
+@pytest.fixture
+def redis_db(redis_available: None) -> Iterator[int]:
+    """A Redis database number of this test's own, emptied before and after."""
+    number = claim_redis_db()
+    yield number
+    release_redis_db(number)
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

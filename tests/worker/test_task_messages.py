@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import cast
 
-import pytest
 import redis
 
 from services.api import create_app
@@ -19,15 +17,7 @@ from shared.letters.intake.catalog import load_catalog
 from shared.letters.intake.validation import example_request
 from shared.models import Role
 from shared.queue import RENDER_DRAFT, celery_config
-from tests.conftest import REDIS_HOST, claim_redis_db, release_redis_db
-
-
-@pytest.fixture
-def redis_db(redis_available: None) -> Iterator[int]:
-    number = claim_redis_db()
-    yield number
-    redis.Redis(*REDIS_HOST, db=number).flushdb()
-    release_redis_db(number)
+from tests.conftest import REDIS_HOST
 
 
 def test_celery_accepts_and_sends_json_only(tmp_path: Path) -> None:

@@ -20,9 +20,7 @@ from shared.letters.workflow.sweeper import SweepReport
 from shared.models import AttemptLease, Letter, LetterStatus, as_utc, utcnow
 from shared.queue import ISSUE_LETTER, RENDER_DRAFT
 from tests.conftest import Office
-from tests.shared.letters.workflow.test_sweeper import broker, letter_in, run, sent, settings_for
-
-__all__ = ["broker"]  # the fixture, shared with the sweeper's tests
+from tests.shared.letters.workflow.test_sweeper import letter_in, run, sent, settings_for
 
 
 def lease(settings: Settings, letter_id: str) -> AttemptLease | None:
@@ -91,49 +89,49 @@ def test_a_lease_the_step_meant_to_end_in_a_commit_that_never_came_is_still_rele
             "ValueError: gagal sebelum commit")
 
 
-def test_a_lease_that_ran_out_gets_the_step_sent_again_at_once_and_once(office: Office, broker: int) -> None:
-    settings = settings_for(office, broker, attempt_lease=10.0)  # idle letters: 100 s
+def test_a_lease_that_ran_out_gets_the_step_sent_again_at_once_and_once(office: Office, redis_db: int) -> None:
+    settings = settings_for(office, redis_db, attempt_lease=10.0)  # idle letters: 100 s
     draft, issue = letter_in(office, "submitted"), letter_in(office, "approved")
     started(settings, draft, LetterStatus.SUBMITTED), started(settings, issue, LetterStatus.APPROVED)
-    assert run(settings, 9) == SweepReport() and sent(broker) == []  # leases still live
+    assert run(settings, 9) == SweepReport() and sent(redis_db) == []  # leases still live
     assert run(settings, 11).requeued == 2  # 11 s, not the 100 s an idle letter waits
-    assert sorted(sent(broker)) == sorted([(RENDER_DRAFT, draft), (ISSUE_LETTER, issue)])
+    assert sorted(sent(redis_db)) == sorted([(RENDER_DRAFT, draft), (ISSUE_LETTER, issue)])
     assert lease(settings, draft) is None and lease(settings, issue) is None
-    assert run(settings, 12).requeued == 0 and sent(broker) == []  # handled: now an ordinary waiting letter
+    assert run(settings, 12).requeued == 0 and sent(redis_db) == []  # handled: now an ordinary waiting letter
     with session_scope(settings) as session:
         assert session.get(Letter, uuid.UUID(draft)).attempts == 1  # type: ignore[union-attr]
 
 
-def test_a_live_lease_keeps_the_sweeper_away_however_long_the_step_runs(office: Office, broker: int) -> None:
-    settings = settings_for(office, broker)
+def test_a_live_lease_keeps_the_sweeper_away_however_long_the_step_runs(office: Office, redis_db: int) -> None:
+    settings = settings_for(office, redis_db)
     letter_id = letter_in(office, "approved")
     started(settings, letter_id, LetterStatus.APPROVED)
     expire_at(settings, letter_id, utcnow() + timedelta(hours=1))  # a heartbeat that keeps renewing
     assert run(settings, 101).requeued == 0 and run(settings, 500).requeued == 0
-    assert sent(broker) == []
+    assert sent(redis_db) == []
 
 
-def test_an_abandoned_last_attempt_fails_the_letter_at_once(office: Office, broker: int) -> None:
-    settings = settings_for(office, broker, attempt_lease=10.0)  # 3 attempts; task_time_limit 90
+def test_an_abandoned_last_attempt_fails_the_letter_at_once(office: Office, redis_db: int) -> None:
+    settings = settings_for(office, redis_db, attempt_lease=10.0)  # 3 attempts; task_time_limit 90
     letter_id = letter_in(office, "approved", attempts=2)
     started(settings, letter_id, LetterStatus.APPROVED)
     report = run(settings, 11)
-    assert (report.failed, report.requeued) == (1, 0) and sent(broker) == []
+    assert (report.failed, report.requeued) == (1, 0) and sent(redis_db) == []
     with session_scope(settings) as session:
         failed = session.get(Letter, uuid.UUID(letter_id))
         assert (failed.status, failed.attempts, failed.last_error) == (  # type: ignore[union-attr]
             "failed", 3, STOPPED_UNREPORTED)
 
 
-def test_a_lease_left_on_a_letter_that_moved_on_is_purged_and_sends_nothing(office: Office, broker: int) -> None:
-    settings = settings_for(office, broker, attempt_lease=10.0)
+def test_a_lease_left_on_a_letter_that_moved_on_is_purged_and_sends_nothing(office: Office, redis_db: int) -> None:
+    settings = settings_for(office, redis_db, attempt_lease=10.0)
     letter_id = letter_in(office, "approved")
     started(settings, letter_id, LetterStatus.APPROVED)
     with session_scope(settings) as session:  # the step committed, then its process died
         session.exec(update(Letter).where(col(Letter.id) == uuid.UUID(letter_id))
                      .values(status="issued"))
         session.commit()
-    assert run(settings, 11).requeued == 0 and sent(broker) == []
+    assert run(settings, 11).requeued == 0 and sent(redis_db) == []
     with session_scope(settings) as session:
         assert session.exec(select(AttemptLease)).all() == []
 

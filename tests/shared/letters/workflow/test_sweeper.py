@@ -5,11 +5,9 @@ from __future__ import annotations
 import base64
 import json
 import uuid
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import cast
 
-import pytest
 import redis
 from sqlmodel import col, select, update
 
@@ -22,14 +20,7 @@ from shared.letters.workflow.attempts import STOPPED_UNREPORTED
 from shared.letters.workflow.sweeper import SweepReport, sweep
 from shared.models import IdempotencyKey, Letter, Village, utcnow
 from shared.queue import ISSUE_LETTER, RENDER_DRAFT, TaskQueue
-from tests.conftest import REDIS_HOST, Office, claim_redis_db, free_port, release_redis_db
-
-
-@pytest.fixture
-def broker(redis_available: None) -> Iterator[int]:
-    number = claim_redis_db()
-    yield number
-    release_redis_db(number)
+from tests.conftest import REDIS_HOST, Office, free_port
 
 
 def sent(db: int) -> list[tuple[str, str]]:
@@ -64,26 +55,26 @@ def run(settings: Settings, seconds_later: float) -> SweepReport:
 
 
 def test_letters_idle_past_the_threshold_get_their_task_again_once_per_threshold(office: Office,
-                                                                                 broker: int) -> None:
-    settings = settings_for(office, broker)
+                                                                                 redis_db: int) -> None:
+    settings = settings_for(office, redis_db)
     waiting_draft, waiting_issue = letter_in(office, "submitted"), letter_in(office, "approved")
     letter_in(office, "awaiting_approval"), letter_in(office, "issued"), letter_in(office, "failed")
-    assert run(settings, 50) == SweepReport() and sent(broker) == []  # not idle long enough yet
+    assert run(settings, 50) == SweepReport() and sent(redis_db) == []  # not idle long enough yet
     assert run(settings, 101).requeued == 2
-    assert sorted(sent(broker)) == sorted([(RENDER_DRAFT, waiting_draft), (ISSUE_LETTER, waiting_issue)])
+    assert sorted(sent(redis_db)) == sorted([(RENDER_DRAFT, waiting_draft), (ISSUE_LETTER, waiting_issue)])
     assert run(settings, 102).requeued == 0  # sent a moment ago: once per threshold, not per pass
-    assert run(settings, 202).requeued == 2 and len(sent(broker)) == 2
+    assert run(settings, 202).requeued == 2 and len(sent(redis_db)) == 2
 
 
-def test_a_letter_out_of_attempts_fails_once_no_attempt_can_still_be_running(office: Office, broker: int) -> None:
-    settings = settings_for(office, broker, sweep_stuck_after=10.0, task_time_limit=90)
+def test_a_letter_out_of_attempts_fails_once_no_attempt_can_still_be_running(office: Office, redis_db: int) -> None:
+    settings = settings_for(office, redis_db, sweep_stuck_after=10.0, task_time_limit=90)
     exhausted = letter_in(office, "approved", attempts=3)
     assert run(settings, 60) == SweepReport()  # its last attempt may still be within the hard time limit
     assert run(settings, 91) == SweepReport(failed=1)
     with session_scope(settings) as session:
         failed = session.get(Letter, uuid.UUID(exhausted))
         assert (failed.status, failed.last_error) == ("failed", STOPPED_UNREPORTED)  # type: ignore[union-attr]
-    assert sent(broker) == []
+    assert sent(redis_db) == []
 
 
 def test_with_the_broker_down_the_letters_wait_for_the_next_pass(office: Office) -> None:
@@ -106,8 +97,8 @@ def test_idempotency_keys_are_kept_72_hours(office: Office) -> None:
 
 
 def test_a_draft_left_unapproved_where_no_official_approves_its_type_gets_its_task_again(office: Office,
-                                                                                          broker: int) -> None:
-    settings = settings_for(office, broker)
+                                                                                          redis_db: int) -> None:
+    settings = settings_for(office, redis_db)
     manual = letter_in(office, "awaiting_approval")  # sktm needs an official here: left alone
     with session_scope(settings) as session:
         session.exec(update(Letter).where(col(Letter.id) == uuid.UUID(manual))
@@ -119,5 +110,5 @@ def test_a_draft_left_unapproved_where_no_official_approves_its_type_gets_its_ta
     automatic = manual
     manual = letter_in(office, "awaiting_approval")
     assert run(settings, 101).requeued == 1
-    assert sent(broker) == [(RENDER_DRAFT, automatic)]
+    assert sent(redis_db) == [(RENDER_DRAFT, automatic)]
     assert run(settings, 102).requeued == 0
