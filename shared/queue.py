@@ -50,7 +50,13 @@ TRANSPORT_ALIASES["suratdesa-sqla"] = f"{__name__}:EmbeddedBrokerTransport"
 
 
 class RedisBrokerChannel(kombu_redis.Channel):
-    """kombu's Redis channel, whose close after a lost connection fails as a connection error.
+    """kombu's Redis channel, with one client for its pool and a close after a lost connection that fails as a
+    connection error.
+
+    kombu makes a new redis-py client for every command it sends outside the consumer's own (a publish made two,
+    an ack one), and a client builds its table of some 160 response callbacks when it is made: a quarter of the
+    CPU of a publish. A client is only a view on the pool, which hands each command a connection, so one serves
+    them all; it is made again for a new pool (after a fork).
 
     When Redis goes away in the middle of a read, Celery 5.7 collects the connection (which detaches the
     transport from its connection info even when closing the channel timed out) and then closes it again. That
@@ -59,6 +65,16 @@ class RedisBrokerChannel(kombu_redis.Channel):
     cannot be reached, so it is a connection error: ignored, and the messages come back after the visibility
     timeout as any unacked message does.
     """
+
+    _pool_client: Any = None
+
+    def _create_client(self, asynchronous: bool = False) -> Any:
+        if asynchronous:  # the consumer's own client (BRPOP), made once per channel already
+            return super()._create_client(asynchronous=True)
+        pool = self.pool
+        if self._pool_client is None or self._pool_client.connection_pool is not pool:
+            self._pool_client = super()._create_client()
+        return self._pool_client
 
     def _connparams(self, asynchronous: bool = False) -> dict[str, Any]:
         if self.connection.client is None:

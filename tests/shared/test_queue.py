@@ -44,3 +44,20 @@ def test_closing_a_connection_whose_transport_was_already_detached_keeps_its_una
         assert message.payload == {"letter": "one"}
         message.ack()
         queue.close()
+
+
+def test_a_channel_sends_through_one_client_made_again_for_a_new_pool(tmp_path: Path, redis_db: int) -> None:
+    url = broker_url(Settings(suratdesa_home=tmp_path, broker_url=f"redis://{REDIS_HOST[0]}:{REDIS_HOST[1]}/{redis_db}"))
+    with Connection(url) as connection:
+        channel, queue = connection.default_channel, connection.SimpleQueue("letters")
+        queue.put({"letter": "one"})
+        with channel.conn_or_acquire() as client, channel.conn_or_acquire() as again:
+            assert again is client
+        queue.put({"letter": "two"})
+
+        channel._after_fork()  # kombu's own step in a forked child: the parent's connections are not shared
+        queue.put({"letter": "three"})
+        with channel.conn_or_acquire() as after_fork:
+            assert after_fork.connection_pool is not client.connection_pool
+        assert [queue.get(timeout=5).payload["letter"] for _ in range(3)] == ["one", "two", "three"]
+        queue.close()
