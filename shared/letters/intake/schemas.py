@@ -88,6 +88,8 @@ def plain_text(value: Any) -> Any:
     """Text as stored and printed: NFC, every space a plain one; invisible characters refused (non-text passes)."""
     if not isinstance(value, str):
         return value  # pydantic's own type check names what it is
+    if value.isascii():
+        return value  # already NFC, its one space U+0020, none of it invisible (controls are _printable's)
     # NBSP, U+3000 and the other spaces (Zs) look like a space on paper, so they are stored as one.
     text = "".join(" " if unicodedata.category(c) == "Zs" else c for c in unicodedata.normalize("NFC", value))
     hidden = next((c for c in text if _invisible(c)), None)

@@ -7,11 +7,13 @@ from datetime import date, timedelta
 from typing import Any
 
 import pytest
+from pydantic_core import PydanticCustomError
 
 from shared.config import Settings
 from shared.errors import ValidationFailed
 from shared.letters.intake.catalog import load_catalog
 from shared.letters.intake.nik import mask_nik, nik_agreement_problem, nik_shape_problem
+from shared.letters.intake.schemas import plain_text
 from shared.letters.intake.validation import example_request, validate_request
 
 TODAY = date(2026, 11, 27)  # the village's today the requests are judged by
@@ -105,6 +107,17 @@ def test_persons_inside_fields_are_checked(sktm, catalog) -> None:
 
 def test_body_must_be_an_object(catalog) -> None:
     assert errors_of([1, 2], catalog) == {"(body)": "isi permintaan harus berupa objek JSON"}
+
+
+def test_ascii_text_is_stored_as_written_and_the_rest_normalised() -> None:
+    """The ASCII fast path of plain_text keeps every ASCII character (controls are refused later, by
+    _printable); text with anything else is still NFC-normalised, its spaces plain, its invisible characters
+    refused."""
+    everything_ascii = "".join(map(chr, range(128)))
+    assert plain_text(everything_ascii) == everything_ascii
+    assert plain_text("Jose\u0301\u00a0Nun\u0303ez") == "Jos\u00e9 Nu\u00f1ez"
+    with pytest.raises(PydanticCustomError):
+        plain_text("Budi\u200bContoh")
 
 
 def test_names_with_apostrophes_hyphens_and_accents_pass(sktm, catalog) -> None:
