@@ -153,7 +153,7 @@ class Settings(BaseSettings):
     def keys_dir(self) -> Path:
         return self.home / "keys"
 
-    @property
+    @cached_property  # resolved once: every submission and every step looks its catalog up by it
     def templates_dir(self) -> Path:
         if self.letter_templates_dir:
             return self.letter_templates_dir.resolve()
