@@ -17,13 +17,19 @@ from shared.letters.records.register import Register, RegisterQuery
 from shared.letters.records.reports import LetterReport, ReportQuery
 from shared.letters.workflow.views import LetterView
 from shared.webhooks.endpoints import DeliveryQuery, WebhookCreate
-from shared.webhooks.views import WebhookDeliveryPage, WebhookDeliveryView, WebhookEndpointCreated, WebhookEndpointList
+from shared.webhooks.views import (
+    WebhookDeliveryPage,
+    WebhookDeliveryView,
+    WebhookEndpointCreated,
+    WebhookEndpointList,
+    WebhookEndpointView,
+)
 
 REF = "#/components/schemas/{model}"
 PROBLEM = "application/problem+json"
 RESPONSE_MODELS = (Register, LetterReport, AttachmentView, shapes.Problem, shapes.ValidationProblem, LetterView,
                    shapes.LetterPage, shapes.LetterTypeView, shapes.PublicLetter, shapes.Health, WebhookEndpointCreated,
-                   WebhookEndpointList, WebhookDeliveryPage, WebhookDeliveryView)
+                   WebhookEndpointList, WebhookEndpointView, WebhookDeliveryPage, WebhookDeliveryView)
 
 
 def ref(name: str) -> dict[str, str]:
@@ -263,6 +269,10 @@ def webhook_paths(components: dict[str, Any]) -> dict[str, Any]:
         "/api/v1/webhooks/{endpoint_id}": {
             "delete": operation("delete_webhook", "webhooks", "Hapus webhook", {"204": {"description": "Dihapus"}},
                                 "401 404 429"),
+            "parameters": [endpoint_id]},
+        "/api/v1/webhooks/{endpoint_id}/enable": {
+            "post": operation("enable_webhook", "webhooks", "Aktifkan lagi webhook yang dinonaktifkan",
+                              {"200": ok("Aktif", _json(ref("WebhookEndpointView")))}, "401 404 429"),
             "parameters": [endpoint_id]},
         "/api/v1/webhooks/{endpoint_id}/deliveries": {
             "get": operation("list_webhook_deliveries", "webhooks", "Pengiriman terbaru dan setiap percobaannya",

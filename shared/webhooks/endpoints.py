@@ -98,6 +98,18 @@ def delete_endpoint(*, session: Session, client: Client, endpoint_id: uuid.UUID)
     session.commit()
 
 
+def enable_endpoint(*, session: Session, client: Client, endpoint_id: uuid.UUID) -> WebhookEndpoint:
+    """Send to a disabled endpoint again once its receiver is mended, with the same URL and secret: from the next
+    event on, its failing streak begun afresh. The deliveries given up meanwhile stay failed; each can be sent
+    again (retry_delivery). An endpoint that is not disabled is left as it is."""
+    endpoint = own_endpoint(session, client, endpoint_id)
+    if endpoint.disabled_at is not None:
+        endpoint.disabled_at = endpoint.disabled_reason = endpoint.failing_since = None
+        session.add(endpoint)
+        session.commit()
+    return endpoint
+
+
 def endpoint_deliveries(session: Session, client: Client, endpoint_id: uuid.UUID,
                         limit: int = 20) -> list[tuple[WebhookDelivery, list[WebhookAttempt]]]:
     """The endpoint's newest deliveries, each with its attempts (oldest first)."""
@@ -127,7 +139,7 @@ def retry_delivery(*, session: Session, client: Client, endpoint_id: uuid.UUID,
     if delivery is None or delivery.endpoint_id != endpoint.id:
         raise NotFound("pengiriman webhook tidak ditemukan")
     if endpoint.disabled_at is not None:
-        raise WrongStatus("Webhook ini dinonaktifkan; daftarkan ulang alamatnya setelah penerimanya diperbaiki.")
+        raise WrongStatus("Webhook ini dinonaktifkan; aktifkan lagi (POST .../enable) setelah penerimanya diperbaiki.")
     if delivery.status == DeliveryStatus.SENDING:
         raise WrongStatus("Pengiriman ini sedang dicoba; tunggu hasilnya.")
     now = utcnow()

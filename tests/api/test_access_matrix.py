@@ -76,6 +76,7 @@ MATRIX: dict[tuple[str, str], tuple[dict[str, int], str | None]] = {
     ("GET", "/api/v1/webhooks"): (signed_in(200), None),
     ("GET", WEBHOOK + "/deliveries"): (owner_only(200), None),
     ("POST", WEBHOOK + "/deliveries/<uuid:delivery_id>/retry"): (owner_only(202), None),
+    ("POST", WEBHOOK + "/enable"): (owner_only(200), None),
     ("DELETE", WEBHOOK): (owner_only(204), None),  # last: it is gone afterwards
 }
 # The pages (services/web) sign people in with a session cookie; a bearer token opens none of them: every

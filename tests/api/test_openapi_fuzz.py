@@ -120,6 +120,7 @@ OPERATIONS = {
     ("post", "/api/v1/webhooks"): ("create_webhook", "webhooks"),
     ("get", "/api/v1/webhooks"): ("list_webhooks", "webhooks"),
     ("delete", "/api/v1/webhooks/{endpoint_id}"): ("delete_webhook", "webhooks"),
+    ("post", "/api/v1/webhooks/{endpoint_id}/enable"): ("enable_webhook", "webhooks"),
     ("get", "/api/v1/webhooks/{endpoint_id}/deliveries"): ("list_webhook_deliveries", "webhooks"),
     ("post", "/api/v1/webhooks/{endpoint_id}/deliveries/{delivery_id}/retry"): ("retry_webhook_delivery", "webhooks"),
 }

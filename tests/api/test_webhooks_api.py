@@ -12,7 +12,9 @@ from flask.testing import FlaskClient
 from services.api import create_app
 from shared.config import Settings
 from shared.db import session_scope
+from shared.models import utcnow
 from shared.webhooks import delivery
+from shared.webhooks.models import WebhookEndpoint
 from tests.api.conftest import Api
 from tests.api.world import World
 from tests.webhook_receiver import running_receiver
@@ -127,3 +129,24 @@ def test_deliveries_show_every_attempt_and_one_can_be_sent_again(api: Api, lan_c
         assert len(receiver.requests) == 2
     assert api.call("GET", path, "post_b").status_code == 404
     assert api.call("GET", path + "?limit=0", "post_a").status_code == 422
+
+
+def test_a_disabled_endpoint_is_enabled_again_by_its_owner(api: Api) -> None:
+    endpoint = register(api, "post_a", {"url": PUBLIC, "events": EVENTS}).get_json()  # type: ignore[attr-defined]
+    with session_scope(api.settings) as session:
+        row = session.get(WebhookEndpoint, uuid.UUID(endpoint["id"]))
+        assert row is not None
+        row.disabled_at, row.disabled_reason = utcnow(), "Dinonaktifkan otomatis: uji"
+        session.add(row)
+        session.commit()
+    listed = api.call("GET", "/api/v1/webhooks", "post_a").get_json()["items"]
+    assert [e["disabled_reason"] for e in listed] == ["Dinonaktifkan otomatis: uji"]
+    path = f"/api/v1/webhooks/{endpoint['id']}/enable"
+    assert api.call("POST", path, "post_b").status_code == 404
+    enabled = api.call("POST", path, "post_a")
+    assert enabled.status_code == 200
+    body = enabled.get_json()
+    assert (body["id"], body["disabled_at"], body["disabled_reason"]) == (endpoint["id"], None, None)
+    assert "secret" not in body
+    listed = api.call("GET", "/api/v1/webhooks", "post_a").get_json()["items"]
+    assert [e["disabled_at"] for e in listed] == [None]

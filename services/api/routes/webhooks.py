@@ -1,4 +1,5 @@
-"""Webhooks: a client registers, lists and deletes its endpoints, reads their deliveries, and sends one again."""
+"""Webhooks: a client registers, lists, enables again and deletes its endpoints, reads their deliveries, and sends one
+again."""
 
 from __future__ import annotations
 
@@ -55,6 +56,13 @@ def delete(endpoint_id: uuid.UUID) -> Response:
     """Stop sending to one of the caller's endpoints."""
     endpoints.delete_endpoint(session=db_session(), client=current_client(), endpoint_id=endpoint_id)
     return Response(status=204)
+
+
+@bp.post("/<uuid:endpoint_id>/enable")
+def enable(endpoint_id: uuid.UUID) -> Response:
+    """Send to a disabled endpoint again (same URL and secret), from the next event on."""
+    endpoint = endpoints.enable_endpoint(session=db_session(), client=current_client(), endpoint_id=endpoint_id)
+    return _json(endpoint_view(endpoint))
 
 
 @bp.get("/<uuid:endpoint_id>/deliveries")

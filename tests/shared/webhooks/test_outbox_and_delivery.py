@@ -17,6 +17,7 @@ from sqlmodel import col, select
 
 from shared.config import Settings
 from shared.db import session_scope
+from shared.errors import NotFound, WrongStatus
 from shared.letters.intake.catalog import load_catalog
 from shared.letters.intake.validation import example_request
 from shared.letters.workflow import lifecycle
@@ -201,18 +202,23 @@ def test_the_sweeper_sends_a_lost_delivery_and_a_due_retry(office: Office, setti
     assert queue.sent == [pending.id]
 
 
+def fail_for_three_days(settings: Settings, endpoint: WebhookEndpoint, post: Client) -> None:
+    """A delivery to endpoint (whose receiver answers 500) fails after three days of failures: it is disabled."""
+    submit_and_draft(settings, post)
+    with session_scope(settings) as session:
+        row = session.get(WebhookEndpoint, endpoint.id)
+        assert row is not None
+        row.failing_since = utcnow() - timedelta(hours=72, minutes=1)
+        session.add(row)
+        session.commit()
+    (pending,) = deliveries(settings, endpoint)
+    attempt(settings, pending.id)
+
+
 def test_an_endpoint_failing_for_three_days_is_disabled_with_its_reason(office: Office, settings: Settings) -> None:
     with running_receiver(answers=[500]) as receiver:
         endpoint = register(settings, office.official, receiver.url)
-        submit_and_draft(settings, office.post)
-        with session_scope(settings) as session:
-            row = session.get(WebhookEndpoint, endpoint.id)
-            assert row is not None
-            row.failing_since = utcnow() - timedelta(hours=72, minutes=1)
-            session.add(row)
-            session.commit()
-        (pending,) = deliveries(settings, endpoint)
-        attempt(settings, pending.id)
+        fail_for_three_days(settings, endpoint, office.post)
     with session_scope(settings) as session:
         (shown,) = endpoints.client_endpoints(session, office.official)
     assert shown.disabled_at is not None
@@ -221,6 +227,34 @@ def test_an_endpoint_failing_for_three_days_is_disabled_with_its_reason(office: 
     assert deliveries(settings, endpoint)[0].status == DeliveryStatus.FAILED
     letter = submit_and_draft(settings, office.post)  # a disabled endpoint hears nothing more
     assert all(d.letter_id != letter.id for d in deliveries(settings, endpoint))
+
+
+def test_a_disabled_endpoint_enabled_again_hears_the_next_event_and_its_failed_delivery_can_be_sent(
+        office: Office, settings: Settings) -> None:
+    with running_receiver(answers=[500, 500]) as receiver:  # broken for two deliveries, then mended
+        endpoint = register(settings, office.official, receiver.url)
+        fail_for_three_days(settings, endpoint, office.post)
+        (given_up,) = deliveries(settings, endpoint)
+        with session_scope(settings) as session:
+            with pytest.raises(WrongStatus):  # not while it is disabled
+                endpoints.retry_delivery(session=session, client=office.official, endpoint_id=endpoint.id,
+                                         delivery_id=given_up.id)
+            with pytest.raises(NotFound):  # someone else's endpoint
+                endpoints.enable_endpoint(session=session, client=office.post, endpoint_id=endpoint.id)
+            enabled = endpoints.enable_endpoint(session=session, client=office.official, endpoint_id=endpoint.id)
+            assert (enabled.disabled_at, enabled.disabled_reason, enabled.failing_since) == (None, None, None)
+
+        letter = submit_and_draft(settings, office.post)  # heard again
+        (new,) = [d for d in deliveries(settings, endpoint) if d.letter_id == letter.id]
+        attempt(settings, new.id)  # its first failure begins a new streak, not the old three days'
+        with session_scope(settings) as session:
+            (shown,) = endpoints.client_endpoints(session, office.official)
+            assert shown.disabled_at is None and shown.failing_since is not None
+            endpoints.retry_delivery(session=session, client=office.official, endpoint_id=endpoint.id,
+                                     delivery_id=given_up.id)
+        assert attempt(settings, given_up.id) is not None
+        assert {d.id: d.status for d in deliveries(settings, endpoint)}[given_up.id] == DeliveryStatus.DELIVERED
+        assert len(receiver.requests) == 3
 
 
 def test_a_delivery_older_than_the_retry_period_is_given_up(office: Office, settings: Settings) -> None:
