@@ -7,7 +7,7 @@ import logging
 import uuid
 from collections.abc import Callable
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
 from pydantic import ValidationError
 
 from services.api.context import db_session, settings, task_queue
@@ -42,6 +42,16 @@ def inbox():
     missing = missing_by_letter(session, waiting, load_catalog(settings().templates_dir))
     return render_template("web/inbox.html", waiting=list(reversed(waiting)), failed=failed, titles=_titles(),
                            missing={letter_id: len(documents) for letter_id, documents in missing.items()})
+
+
+@bp.get("/menunggu")
+@signed_in(Role.OFFICIAL)
+def waiting():
+    """The ids of the drafts awaiting approval, as JSON: the inbox polls it to say when new ones have arrived
+    (static/pages.js), and does not reload itself, which would lose the drafts ticked for approval."""
+    letters, _ = lifecycle.list_letters(session=db_session(), client=staff().client,
+                                        status=LetterStatus.AWAITING_APPROVAL, limit=INBOX)
+    return jsonify(waiting=[str(letter.id) for letter in letters])
 
 
 def _approve(letter_id: uuid.UUID, checked_in_person: list[str] | None = None) -> Letter:

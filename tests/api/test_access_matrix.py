@@ -94,6 +94,7 @@ PAGES: dict[tuple[str, str], tuple[dict[str, int], str | None]] = {
     ("GET", "/pos/ajukan/<code>"): (everyone(302), None),
     ("POST", "/pos/ajukan/<code>"): (everyone(400), None),
     ("GET", "/petugas"): (everyone(302), None),
+    ("GET", "/petugas/menunggu"): (everyone(302), None),
     ("POST", "/petugas/setujui"): (everyone(400), None),
     ("GET", "/petugas/cari"): (everyone(302), None),
     ("POST", "/petugas/cari"): (everyone(400), None),

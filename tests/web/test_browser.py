@@ -200,3 +200,26 @@ def test_the_whole_path_in_a_real_browser(web_stack: Stack, browser: Browser, tm
         assert elapsed < PAGE_BUDGET_MS, (name, elapsed)
     post_context.close()
     official_context.close()
+
+
+def test_the_inbox_says_when_new_drafts_arrive_without_a_reload(web_stack: Stack, browser: Browser) -> None:
+    base = web_stack.base_url
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    office = context.new_page()
+    sign_in_with_keyboard(office, base, "kasi-pelayanan")
+    expect(office).to_have_url(base + "/petugas")
+    notice = office.locator("[data-new-drafts]")
+    expect(notice).to_be_hidden()
+
+    example = example_request(load_catalog(ROOT / "templates" / "letters").types["sktm"])
+    submitted = web_stack.submit(example)
+    assert submitted.status_code == 202, submitted.text
+    letter_id = submitted.json()["id"]
+    expect(notice).to_be_visible(timeout=60_000)  # the worker renders the draft; the page polls every 10 s
+    expect(notice).to_contain_text("1 surat baru menunggu persetujuan")
+    expect(office.locator(f'[data-waiting="{letter_id}"]')).to_have_count(0)  # not reloaded behind the official
+    check_page(office, "inbox-new-drafts")
+    notice.get_by_role("link", name="Muat ulang").click()
+    expect(office.locator(f'[data-waiting="{letter_id}"]')).to_be_visible()
+    expect(office.locator("[data-new-drafts]")).to_be_hidden()
+    context.close()

@@ -47,6 +47,20 @@ def test_the_inbox_lists_drafts_and_the_letter_shows_its_draft_as_an_image(pages
     assert pages.browser("petugas-lain").get(f"/surat/{letter_id}/konsep.png").status_code == 404
 
 
+def test_the_inbox_polls_the_ids_of_its_village_s_waiting_drafts(pages: Pages) -> None:
+    official = pages.browser("petugas")
+    inbox = official.get("/petugas").get_data(as_text=True)
+    assert 'data-waiting-url="/petugas/menunggu"' in inbox and official.get("/petugas/menunggu").get_json() == {
+        "waiting": []}
+    letter_id = pages.letter()
+    assert official.get("/petugas/menunggu").get_json() == {"waiting": [str(letter_id)]}
+    assert f'data-waiting="{letter_id}"' in official.get("/petugas").get_data(as_text=True)
+    assert pages.browser("petugas-lain").get("/petugas/menunggu").get_json() == {"waiting": []}
+    post = pages.browser("pos-a")
+    post.get("/pos")
+    assert post.get("/petugas/menunggu").status_code == 403
+
+
 def test_approving_in_the_page_records_the_person_and_asks_for_the_issue(pages: Pages) -> None:
     letter_id = pages.letter()
     official = pages.browser("petugas")

@@ -1,4 +1,5 @@
-// suratdesa pages: a print button, and the post's list keeping its statuses current. Pages work without it.
+// suratdesa pages: a print button, the post's list keeping its statuses current, and the officials' inbox saying
+// when new drafts have arrived. Pages work without it.
 "use strict";
 document.addEventListener("click", function (event) {
   if (event.target.closest("[data-print]")) { window.print(); }
@@ -39,4 +40,29 @@ document.addEventListener("click", function (event) {
     if (/status-(issued|rejected|revoked)/.test(status)) { item.setAttribute("data-final", ""); }
   });
   window.setTimeout(poll, 3000);
+}());
+
+(function watchInbox() {
+  var notice = document.querySelector("[data-new-drafts]");
+  if (!notice) { return; }
+  var shown = {};
+  document.querySelectorAll("[data-waiting]").forEach(function (item) {
+    shown[item.getAttribute("data-waiting")] = true;
+  });
+  var poll = function () {
+    if (document.hidden) { window.setTimeout(poll, 10000); return; }
+    fetch(notice.getAttribute("data-waiting-url"), {credentials: "same-origin", headers: {Accept: "application/json"}})
+      .then(function (response) { return response.ok ? response.json() : Promise.reject(response.status); })
+      .then(function (body) {
+        var arrived = body.waiting.filter(function (id) { return !shown[id]; }).length;
+        if (arrived > 0) {
+          notice.querySelector("[data-new-drafts-text]").textContent =
+            arrived + " surat baru menunggu persetujuan.";
+          notice.hidden = false;
+        }
+        window.setTimeout(poll, 10000);
+      })
+      .catch(function () { window.setTimeout(poll, 30000); });
+  };
+  window.setTimeout(poll, 10000);
 }());
