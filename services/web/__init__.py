@@ -43,6 +43,7 @@ def secret_key(settings: Settings) -> str:
 def register_web(app: Flask, settings: Settings) -> None:
     """Sessions, CSRF and the page blueprints on the API's app."""
     from services.web.pages import web
+    from services.web.session import IdleSessionInterface
 
     app.config.update(
         SECRET_KEY=secret_key(settings),
@@ -56,6 +57,7 @@ def register_web(app: Flask, settings: Settings) -> None:
         WTF_CSRF_CHECK_DEFAULT=False,
         WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session that holds it
     )
+    app.session_interface = IdleSessionInterface()
     csrf.init_app(app)
     app.register_blueprint(web)
 

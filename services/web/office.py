@@ -12,7 +12,7 @@ from pydantic import ValidationError
 
 from services.api.context import db_session, settings, task_queue
 from services.web.labels import status_label
-from services.web.session import signed_in, staff
+from services.web.session import background, signed_in, staff
 from shared.errors import DomainError, ValidationFailed
 from shared.letters.attachments.requirements import missing_by_letter
 from shared.letters.intake.catalog import load_catalog
@@ -45,6 +45,7 @@ def inbox():
 
 
 @bp.get("/menunggu")
+@background
 @signed_in(Role.OFFICIAL)
 def waiting():
     """The ids of the drafts awaiting approval, as JSON: the inbox polls it to say when new ones have arrived

@@ -10,7 +10,7 @@ from flask import Blueprint, abort, jsonify, redirect, render_template, request,
 from services.api.context import db_session, settings, task_queue
 from services.web.labels import status_label
 from services.web.request_form import blank_body, body_from_form, change_rows, errors_by_field
-from services.web.session import signed_in, staff
+from services.web.session import background, signed_in, staff
 from shared.errors import ValidationFailed
 from shared.letters.intake.catalog import LetterType, load_catalog
 from shared.letters.workflow import lifecycle
@@ -46,6 +46,7 @@ def index():
 
 
 @bp.get("/status")
+@background
 @signed_in(Role.POST)
 def status():
     """The statuses of the post's newest requests, as JSON for the list page's polling."""

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from functools import wraps
 from typing import Any, TypeVar
 
-from flask import Blueprint, Response, g, redirect, request, session, url_for
+from flask import Blueprint, Flask, Response, g, redirect, request, session, url_for
+from flask.sessions import SecureCookieSessionInterface, SessionMixin
 
 from services.api.context import db_session
 from services.web import csrf
@@ -46,6 +47,26 @@ def current_staff() -> Staff | None:
             else:
                 g.staff = Staff(*found)
     return g.staff
+
+
+class IdleSessionInterface(SecureCookieSessionInterface):
+    """Flask's signed cookie session, whose idle hours count a person's requests, not a page's polling: the answer
+    to a background request (a view marked `background`) renews the cookie only when the session changed."""
+
+    def should_set_cookie(self, app: Flask, session: SessionMixin) -> bool:
+        if g.get("background_request"):
+            return session.modified
+        return super().should_set_cookie(app, session)
+
+
+def background(view: View) -> View:
+    """A view that a page's script polls: it does not keep its session alive (IdleSessionInterface), so a page
+    left open on an office computer still signs its person out after the idle hours."""
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        g.background_request = True
+        return view(*args, **kwargs)
+    return wrapper  # type: ignore[return-value]
 
 
 def start_session(user: StaffUser) -> None:

@@ -61,6 +61,16 @@ def test_the_inbox_polls_the_ids_of_its_village_s_waiting_drafts(pages: Pages) -
     assert post.get("/petugas/menunggu").status_code == 403
 
 
+def test_the_pages_polling_does_not_keep_a_session_alive(pages: Pages) -> None:
+    """The 8 idle hours count a person's requests: a page's request renews the session cookie, its script's polls
+    (the inbox's, the post's statuses) do not, so a page left open still signs its person out."""
+    official, post = pages.browser("petugas"), pages.browser("pos-a")
+    assert official.get("/petugas").headers.getlist("Set-Cookie")
+    assert official.get("/petugas/menunggu").headers.getlist("Set-Cookie") == []
+    assert post.get("/pos").headers.getlist("Set-Cookie")
+    assert post.get("/pos/status").headers.getlist("Set-Cookie") == []
+
+
 def test_approving_in_the_page_records_the_person_and_asks_for_the_issue(pages: Pages) -> None:
     letter_id = pages.letter()
     official = pages.browser("petugas")
