@@ -17,6 +17,7 @@ import platform
 import subprocess
 import tempfile
 from datetime import UTC, datetime
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -25,13 +26,28 @@ from shared.config import Settings
 OUTPUT = Path("var/bench.json")
 
 
+# The libraries whose releases move parts 1 and 2 (ours, and the peer pipeline's): a figure that changed between two
+# runs may be a new release rather than the machine or the code.
+LIBRARIES = ("ReportLab", "pyHanko", "WeasyPrint", "qrcode")
+
+
 def machine() -> dict[str, Any]:
-    """lscpu's model name, the cores this process may use, Python and the kernel."""
+    """lscpu's model name, the cores this process may use, Python, the kernel and the LIBRARIES' versions."""
     lscpu = subprocess.run(["lscpu"], capture_output=True, text=True).stdout
     model = next((line.split(":", 1)[1].strip() for line in lscpu.splitlines() if line.startswith("Model name")),
                  platform.processor())
     return {"cpu": model, "cores": len(os.sched_getaffinity(0)), "python": platform.python_version(),
-            "system": f"{platform.system()} {platform.release()}"}
+            "system": f"{platform.system()} {platform.release()}", "libraries": _versions()}
+
+
+def _versions() -> dict[str, str]:
+    versions = {}
+    for name in LIBRARIES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:  # the bench extra not installed: part 2 cannot run either
+            pass
+    return versions
 
 
 def rows(results: dict[str, Any]) -> list[tuple[str, str, str]]:
@@ -111,7 +127,8 @@ def regency_rows(r: dict[str, Any]) -> list[tuple[str, str, str]]:
 def table(results: dict[str, Any]) -> str:
     """The results as a Markdown table under a line naming the machine."""
     m = results["machine"]
-    lines = [f"`make bench` on {m['cores']} cores, {m['cpu']}, Python {m['python']}, {results['date']}", "",
+    libraries = "".join(f", {name} {version}" for name, version in m.get("libraries", {}).items())
+    lines = [f"`make bench` on {m['cores']} cores, {m['cpu']}, Python {m['python']}{libraries}, {results['date']}", "",
              "| part | figure | value |", "|---|---|---|"]
     lines += [f"| {part} | {figure} | {value} |" for part, figure, value in rows(results)]
     return "\n".join(lines)
