@@ -53,9 +53,9 @@ class RedisBrokerChannel(kombu_redis.Channel):
     """kombu's Redis channel, with one client for its pool and a close after a lost connection that fails as a
     connection error.
 
-    kombu makes a new redis-py client for every command it sends outside the consumer's own (a publish made two,
-    an ack one), and a client builds its table of some 160 response callbacks when it is made: a quarter of the
-    CPU of a publish. A client is only a view on the pool, which hands each command a connection, so one serves
+    kombu makes a new redis-py client for every command it sends outside the consumer's own (a publish, an ack),
+    and a client builds its tables of some 160 response callbacks when it is made: a quarter of the CPU of a
+    publish. A client is only a view on the pool, which hands each command a connection, so one serves
     them all; it is made again for a new pool (after a fork).
 
     When Redis goes away in the middle of a read, Celery 5.7 collects the connection (which detaches the
