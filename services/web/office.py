@@ -35,11 +35,8 @@ def _titles() -> dict[str, str]:
 @signed_in(Role.OFFICIAL)
 def inbox():
     """Drafts awaiting approval (oldest first: first come, first served), and letters that failed."""
-    session, official = db_session(), staff().client
-    waiting, _ = lifecycle.list_letters(session=session, client=official, status=LetterStatus.AWAITING_APPROVAL,
-                                        limit=INBOX)
-    failed, _ = lifecycle.list_letters(session=session, client=official, status=LetterStatus.FAILED, limit=INBOX)
-    missing = missing_by_letter(session, waiting, load_catalog(settings().templates_dir))
+    waiting, failed = _listed(LetterStatus.AWAITING_APPROVAL), _listed(LetterStatus.FAILED)
+    missing = missing_by_letter(db_session(), waiting, load_catalog(settings().templates_dir))
     return render_template("web/inbox.html", waiting=list(reversed(waiting)), failed=failed, titles=_titles(),
                            missing={letter_id: len(documents) for letter_id, documents in missing.items()})
 
@@ -50,9 +47,14 @@ def inbox():
 def waiting():
     """The ids of the drafts awaiting approval, as JSON: the inbox polls it to say when new ones have arrived
     (static/pages.js), and does not reload itself, which would lose the drafts ticked for approval."""
-    letters, _ = lifecycle.list_letters(session=db_session(), client=staff().client,
-                                        status=LetterStatus.AWAITING_APPROVAL, limit=INBOX)
-    return jsonify(waiting=[str(letter.id) for letter in letters])
+    return jsonify(waiting=[str(letter.id) for letter in _listed(LetterStatus.AWAITING_APPROVAL)])
+
+
+def _listed(status: LetterStatus) -> list[Letter]:
+    """The signed-in official's village's letters in status, newest first, at most INBOX: one list for the inbox
+    and its poll, so that the poll never counts as new a draft the inbox leaves out."""
+    letters, _ = lifecycle.list_letters(session=db_session(), client=staff().client, status=status, limit=INBOX)
+    return letters
 
 
 def _approve(letter_id: uuid.UUID, checked_in_person: list[str] | None = None) -> Letter:
