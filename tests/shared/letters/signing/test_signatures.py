@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import os
 import stat
@@ -23,6 +24,7 @@ from pyhanko.sign.validation import validate_pdf_signature
 from pyhanko_certvalidator import ValidationContext
 from reportlab.pdfgen import canvas
 
+from shared.letters.signing import signatures
 from shared.letters.signing.keys import key_usage
 from shared.letters.signing.signatures import (
     DEFAULT_REASON,
@@ -190,6 +192,45 @@ def test_development_signature_says_it_is_not_bsre(signed_pdf: bytes) -> None:
     assert sig.field_name == "TandaTanganDesa"
     assert str(sig.sig_object["/Reason"]) == f"{DEFAULT_REASON} {DEV_DISCLAIMER}"
     assert str(sig.sig_object["/Location"]) == "Cijengkol"
+
+
+def test_each_thread_and_each_forked_child_signs_on_an_event_loop_of_its_own_kept_between_letters(
+        keys_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    signer, roots = load_signer(keys_dir, village_code="Ds.Cjk"), trust_roots(keys_dir)
+
+    def sign() -> bytes:
+        return sign_pdf(letter_pdf(), signer, reason=DEFAULT_REASON, location="Cijengkol")
+
+    first, made, new_event_loop = sign(), [], asyncio.new_event_loop
+
+    def counted() -> asyncio.AbstractEventLoop:
+        made.append(new_event_loop())
+        return made[-1]
+
+    for module in (asyncio, asyncio.events):  # asyncio.run makes its loop through asyncio.events
+        monkeypatch.setattr(module, "new_event_loop", counted)
+    second = sign()
+    assert made == []  # the second letter is signed on the first one's loop
+    loop = signatures._event_loop()
+    assert signatures._event_loop() is loop and not loop.is_closed()
+    with ThreadPoolExecutor(max_workers=2) as pool:  # a pool thread's loop, not this thread's
+        from_threads = list(pool.map(lambda _: (sign(), signatures._event_loop() is loop), range(4)))
+    read, write = os.pipe()
+    child = os.fork()
+    if child == 0:  # a worker's pool process: it must not run its parent's loop
+        try:
+            os.write(write, bytes([signatures._event_loop() is loop]) + sign())
+        finally:
+            os._exit(0)
+    os.close(write)
+    with os.fdopen(read, "rb") as answer:
+        from_child = answer.read()
+    os.waitpid(child, 0)
+
+    assert [used_ours for _, used_ours in from_threads] == [False] * 4
+    assert from_child[0] == 0
+    for pdf in (first, second, *(pdf for pdf, _ in from_threads), from_child[1:]):
+        assert validate_signed_pdf(pdf, roots).valid
 
 
 def test_pdfsig_finds_a_valid_cades_signature_over_the_whole_file(signed_pdf: bytes, tmp_path: Path) -> None:
