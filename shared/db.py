@@ -160,8 +160,12 @@ def get_existing(session: Session, model: type[Row], key: Any) -> Row:
 def dialect_insert(session: Session, model: type[Any] | Table) -> postgresql.Insert | sqlite.Insert:
     """An INSERT into model's table (or a table, for a Core statement) in the session's database's own dialect, so
     that it can say ON CONFLICT."""
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    return dialect.insert(model)
+    return dialect_insert_in(session.get_bind().dialect.name, model)
+
+
+def dialect_insert_in(dialect: str, model: type[Any] | Table) -> postgresql.Insert | sqlite.Insert:
+    """dialect_insert for the database dialect named (a statement built once per dialect)."""
+    return (postgresql if dialect == "postgresql" else sqlite).insert(model)
 
 
 def table(model: type[Any]) -> Table:

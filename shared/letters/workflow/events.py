@@ -9,7 +9,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import bindparam, insert
 from sqlmodel import Session, col, select
 
 from shared.db import table
@@ -35,6 +35,13 @@ def letter_events(session: Session, letter_id: uuid.UUID) -> list[LetterEvent]:
     return list(session.exec(query).all())
 
 
+# Built once, with bound parameters: building a statement and its cache key anew cost more CPU than running it.
+# The lookup stays an ORM query (it autoflushes: a new letter's event, left pending in the session, is found).
+LAST_HASH = (select(LetterEvent.hash).where(col(LetterEvent.letter_id) == bindparam("letter_id"))
+             .order_by(col(LetterEvent.id).desc()).limit(1))
+INSERT_EVENT = insert(table(LetterEvent))  # the row's values come as the execution's parameters
+
+
 def record_event(session: Session, *, letter_id: uuid.UUID, type: str, actor: str, detail: dict[str, Any] | None = None,
                  first: bool = False, letter: Letter | None = None) -> None:
     """Write an event in the session's transaction (the caller commits it with the change it describes), and with it
@@ -43,9 +50,7 @@ def record_event(session: Session, *, letter_id: uuid.UUID, type: str, actor: st
     first: the letter was added in this transaction, so there is no earlier event to chain to and none is
     looked up (one statement less on every submission). letter: the caller's copy of the letter, which the
     outbox then need not read again (see add_deliveries)."""
-    # the lookup autoflushes (an ORM query): a new letter's event, left pending in the session, is found
-    last = None if first else session.exec(select(LetterEvent.hash).where(LetterEvent.letter_id == letter_id)
-                                            .order_by(col(LetterEvent.id).desc()).limit(1)).first()
+    last = None if first else session.execute(LAST_HASH, {"letter_id": letter_id}).scalar()
     prev_hash = last or GENESIS
     at = utcnow()
     detail = detail or {}
@@ -55,7 +60,7 @@ def record_event(session: Session, *, letter_id: uuid.UUID, type: str, actor: st
     if first:  # a new letter's event is held by the session: the submission's answer takes it from there
         session.add(LetterEvent(**row))
     else:  # written at once as a Core INSERT: no unit of work for a row nobody reads back as an object
-        session.exec(insert(table(LetterEvent)).values(**row))
+        session.execute(INSERT_EVENT, row)
     add_deliveries(session, letter_id=letter_id, event_type=type, at=at, letter=letter)
 
 

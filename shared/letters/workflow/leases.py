@@ -24,13 +24,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 
+from sqlalchemy import bindparam
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, col, delete, exists, select, update
 
 from shared.config import Settings
-from shared.db import dialect_insert, session_scope, table
+from shared.db import dialect_insert_in, session_scope, table
 from shared.models import AttemptLease, Letter, utcnow
 
 log = logging.getLogger(__name__)
@@ -48,10 +50,18 @@ def lease_holder() -> str:
 
 def take_lease(session: Session, settings: Settings, letter_id: uuid.UUID, attempt: int) -> None:
     """Give the letter's lease to this attempt, replacing an earlier attempt's in place; the caller commits."""
-    lease = {"attempt": attempt, "holder": lease_holder(),
+    lease = {"letter_id": letter_id, "attempt": attempt, "holder": lease_holder(),
              "expires_at": utcnow() + timedelta(seconds=settings.attempt_lease)}
-    session.exec(dialect_insert(session, table(AttemptLease)).values(letter_id=letter_id, **lease)
-                 .on_conflict_do_update(index_elements=["letter_id"], set_=lease))
+    session.execute(_lease_upsert(session.get_bind().dialect.name), lease)
+
+
+@cache
+def _lease_upsert(dialect: str) -> Any:
+    # Built once per database dialect, its values the execution's parameters: building an upsert and its cache key
+    # anew cost more CPU than running it.
+    upsert = dialect_insert_in(dialect, table(AttemptLease))
+    renewed = {name: upsert.excluded[name] for name in ("attempt", "holder", "expires_at")}
+    return upsert.on_conflict_do_update(index_elements=["letter_id"], set_=renewed)
 
 
 def renew_lease(settings: Settings, letter_id: uuid.UUID, attempt: int) -> bool:
@@ -87,8 +97,12 @@ def end_lease_in(session: Session, letter_id: uuid.UUID) -> None:
 
 
 def _delete_lease(session: Session, letter_id: uuid.UUID, attempt: int) -> None:
-    leases = table(AttemptLease)  # a Core statement: no session holds a lease it deletes as an object
-    session.exec(delete(leases).where(leases.c.letter_id == letter_id, leases.c.attempt == attempt))
+    session.execute(DELETE_LEASE, {"letter_id": letter_id, "attempt": attempt})
+
+
+# a Core statement (no session holds a lease it deletes as an object), built once with bound parameters
+DELETE_LEASE = delete(table(AttemptLease)).where(table(AttemptLease).c.letter_id == bindparam("letter_id"),
+                                                 table(AttemptLease).c.attempt == bindparam("attempt"))
 
 
 def _heartbeat(settings: Settings, letter_id: uuid.UUID, attempt: int, stop: threading.Event) -> None:
@@ -129,9 +143,11 @@ def has_lease() -> Any:
     return exists().where(col(AttemptLease.letter_id) == col(Letter.id))
 
 
-def live_lease(letter_id: uuid.UUID, now: datetime) -> Any:
-    """A WHERE clause: some attempt holds a lease on the letter that has not run out at now."""
-    return exists().where(col(AttemptLease.letter_id) == letter_id, col(AttemptLease.expires_at) > now)
+def live_lease(letter_id: Any, now: Any) -> Any:
+    """A WHERE clause: some attempt holds a lease on the letter that has not run out at now (values or bound
+    parameters; a Core clause, which leaves a Core statement Core)."""
+    leases = table(AttemptLease)
+    return exists().where(leases.c.letter_id == letter_id, leases.c.expires_at > now)
 
 
 def abandoned_attempts(session: Session, statuses: list[str], now: datetime,
