@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from functools import cache
+from typing import Any
 
-from sqlmodel import Session, col, select
+from sqlalchemy import bindparam, select
+from sqlmodel import Session
 
-from shared.db import dialect_insert
+from shared.db import dialect_insert_in, table
 from shared.models import Letter, LetterCounter
 
 ROMAN_MONTHS = ("I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX", "X", "XI", "XII")
@@ -22,12 +25,28 @@ def next_sequence(session: Session, *, village_id: int, scope: str, year: int) -
     constraints make a duplicate impossible even if this were bypassed.
     """
     # one statement: a year's first letter makes its counter row at 1, every later one takes the row's next number
-    counter = {"village_id": village_id, "scope": scope, "year": year}
-    statement = (dialect_insert(session, LetterCounter).values(**counter, last_seq=1)
-                 .on_conflict_do_update(index_elements=list(counter),
-                                        set_={"last_seq": col(LetterCounter.last_seq) + 1})
-                 .returning(col(LetterCounter.last_seq)))
-    return int(session.exec(statement).scalar_one())
+    counter = {"village_id": village_id, "scope": scope, "year": year, "last_seq": 1}
+    return int(session.execute(_advance_counter(session.get_bind().dialect.name), counter).scalar_one())
+
+
+@cache
+def _advance_counter(dialect: str) -> Any:
+    # Built once per database dialect, its values the execution's parameters: building the upsert and its cache key
+    # anew cost more CPU than running it.
+    counters = table(LetterCounter)
+    return (dialect_insert_in(dialect, counters)
+            .on_conflict_do_update(index_elements=["village_id", "scope", "year"],
+                                   set_={"last_seq": counters.c.last_seq + 1})
+            .returning(counters.c.last_seq))
+
+
+def _number_taken() -> Any:
+    letters = table(Letter)
+    return (select(letters.c.id).where(letters.c.village_id == bindparam("village_id"),
+                                       letters.c.number == bindparam("number")).limit(1))
+
+
+NUMBER_TAKEN = _number_taken()  # built once, with bound parameters
 
 
 @dataclass(frozen=True)
@@ -52,8 +71,7 @@ def new_number(session: Session, *, village_id: int, village_code: str, pattern:
     while True:
         seq = next_sequence(session, village_id=village_id, scope=scope, year=on.year)
         number = format_number(pattern, classification=classification, seq=seq, village_code=village_code, on=on)
-        taken = select(Letter.id).where(Letter.village_id == village_id, Letter.number == number).limit(1)
-        if session.exec(taken).first() is None:
+        if session.execute(NUMBER_TAKEN, {"village_id": village_id, "number": number}).first() is None:
             return NewNumber(number=number, scope=scope, seq=seq)
 
 
