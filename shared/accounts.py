@@ -8,6 +8,7 @@ from collections.abc import Collection
 from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
+from sqlalchemy import bindparam
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 from sqlmodel import Session, col, func, select
@@ -88,14 +89,17 @@ def create_client(session: Session, *, name: str, role: Role, village: Village) 
     return client, token
 
 
+# built once, with a bound parameter: building the query and its cache key anew cost a tenth of its execution
+CLIENT_BY_TOKEN = (select(Client).options(joinedload(Client.village))  # type: ignore[arg-type]  # typed as Village
+                   .where(col(Client.token_hash) == bindparam("token_hash")))
+
+
 def authenticate(session: Session, token: str) -> Client | None:
     """The active client holding token, if any.
 
     Its village is read in the same statement and stays in the session, where every request that goes on to
     use it (a submission dates its letter in the village's zone) finds it without another round trip."""
-    with_village = joinedload(Client.village)  # type: ignore[arg-type]  # SQLModel types the attribute as Village
-    query = select(Client).options(with_village).where(Client.token_hash == hash_token(token))
-    client = session.exec(query).first()
+    client = session.execute(CLIENT_BY_TOKEN, {"token_hash": hash_token(token)}).scalars().first()
     # a staff user's row holds no token (shared.staff); checked here too, whatever its stored hash
     if client is None or client.revoked_at is not None or client.kind != ClientKind.API:
         return None

@@ -29,17 +29,18 @@ def event_hash(*, prev_hash: str, letter_id: uuid.UUID, type: str, actor: str, a
     return hashlib.sha256(body.encode()).hexdigest()
 
 
-def letter_events(session: Session, letter_id: uuid.UUID) -> list[LetterEvent]:
-    """A letter's events, oldest first."""
-    query = select(LetterEvent).where(LetterEvent.letter_id == letter_id).order_by(col(LetterEvent.id))
-    return list(session.exec(query).all())
-
-
 # Built once, with bound parameters: building a statement and its cache key anew cost more CPU than running it.
 # The lookup stays an ORM query (it autoflushes: a new letter's event, left pending in the session, is found).
 LAST_HASH = (select(LetterEvent.hash).where(col(LetterEvent.letter_id) == bindparam("letter_id"))
              .order_by(col(LetterEvent.id).desc()).limit(1))
 INSERT_EVENT = insert(table(LetterEvent))  # the row's values come as the execution's parameters
+LETTER_EVENTS = (select(LetterEvent).where(col(LetterEvent.letter_id) == bindparam("letter_id"))
+                 .order_by(col(LetterEvent.id)))
+
+
+def letter_events(session: Session, letter_id: uuid.UUID) -> list[LetterEvent]:
+    """A letter's events, oldest first."""
+    return list(session.execute(LETTER_EVENTS, {"letter_id": letter_id}).scalars())
 
 
 def record_event(session: Session, *, letter_id: uuid.UUID, type: str, actor: str, detail: dict[str, Any] | None = None,

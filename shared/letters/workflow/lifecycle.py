@@ -177,7 +177,7 @@ def _official_transition(session: Session, *, letter_id: uuid.UUID, actor: Clien
         raise WrongStatus(f"surat berstatus '{letter.status}', tindakan ini hanya untuk status '{source}'")
     record_event(session, letter_id=letter.id, type=event, actor=actor_name(actor), detail=detail)
     session.commit()
-    # no re-read: the compare-and-set (an ORM UPDATE) already set the new values on the letter held in the session
+    # no re-read: the compare-and-set (transition) already set the new values on the letter held in the session
     return letter
 
 

@@ -12,8 +12,9 @@ from functools import cache
 from typing import Any, Protocol
 
 from sqlalchemy import Update, bindparam
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
-from sqlmodel import Session, col, update
+from sqlmodel import Session, update
 
 from shared.db import table
 from shared.errors import Forbidden
@@ -66,13 +67,15 @@ def transition(session: Session, letter_id: uuid.UUID, *, source: Status, target
     A new status starts with no attempts and no error, unless values say otherwise.
     """
     values = {"status": target.value, "updated_at": utcnow(), "attempts": 0, "last_error": None, **values}
-    # The ORM's UPDATE sets the new values on the session's copy of the letter (the API answers with it, unread);
-    # where the session holds none (the worker's steps) a Core UPDATE does the same for less.
-    if identity_key(Letter, letter_id) in session.identity_map:
-        statement = update(Letter).where(col(Letter.id) == letter_id, col(Letter.status) == source.value)
-        return session.exec(statement.values(**values)).rowcount == 1
     params = {"letter_id": letter_id, "source": source.value, **{f"new_{name}": new for name, new in values.items()}}
-    return session.execute(_core_transition(tuple(values)), params).rowcount == 1  # type: ignore[attr-defined]
+    if session.execute(_core_transition(tuple(values)), params).rowcount != 1:  # type: ignore[attr-defined]
+        return False
+    # the new values set on the session's copy of the letter, if it holds one (the API answers with it, unread)
+    held = session.identity_map.get(identity_key(Letter, letter_id))
+    if held is not None:
+        for name, new in values.items():
+            set_committed_value(held, name, new)
+    return True
 
 
 @cache
