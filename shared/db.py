@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar, cast
@@ -172,6 +172,12 @@ def table(model: type[Any]) -> Table:
     """A model's table, for Core statements: rows written or read through it cost no ORM bookkeeping (identity map,
     unit of work), for rows nobody reads back as objects."""
     return cast(Table, inspect_model(model).local_table)
+
+
+def from_row(model: type[Row], values: Sequence[Any]) -> Row:
+    """An object of model from its table's columns' values in the table's order (a Core row, or a slice of one):
+    held by no session, and with none of the ORM's loading to pay for."""
+    return model(**dict(zip(table(model).columns.keys(), values, strict=True)))
 
 
 def saved_id(row: Village | Client) -> int:

@@ -20,7 +20,7 @@ from sqlalchemy import bindparam
 from sqlmodel import Session, col, select, update
 
 from shared.config import Settings
-from shared.db import session_scope, table
+from shared.db import from_row, session_scope, table
 from shared.letters.intake.nik import hide_niks
 from shared.letters.workflow.events import record_event
 from shared.letters.workflow.leases import ATTEMPT, LEASE_ENDED, lease_kept, live_lease, take_lease
@@ -61,9 +61,7 @@ def begin_attempt_reading(session: Session, letter_id: uuid.UUID, source: Status
     if counted is None:
         return None
     letter_columns = len(LETTERS.columns)
-    letter = Letter(**dict(zip(LETTERS.columns.keys(), counted[1:1 + letter_columns], strict=True)))
-    village = Village(**dict(zip(VILLAGES.columns.keys(), counted[1 + letter_columns:], strict=True)))
-    return letter, village
+    return from_row(Letter, counted[1:1 + letter_columns]), from_row(Village, counted[1 + letter_columns:])
 
 
 LETTERS, VILLAGES = table(Letter), table(Village)
