@@ -3,12 +3,13 @@ and lays it out anew where the draft is no longer the letter as issued: checked 
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from datetime import UTC, datetime
 
 from shared.db import session_scope
 from shared.letters.signing.provisioning import ensure_village_keys
-from shared.letters.workflow import lifecycle
+from shared.letters.workflow import issuing, lifecycle
 from shared.letters.workflow.issuing import issue_letter
 from shared.storage import LetterFiles
 from tests.conftest import Office, in_person
@@ -52,3 +53,27 @@ def test_a_letter_issued_the_day_after_its_draft_is_laid_out_anew_with_the_new_d
     text = pdf_text(issued)
     assert "Uji, 1 Desember 2026" in text and "30 November 2026" not in text
     assert "Signature is Valid." in pdfsig(issued)
+
+
+def test_an_attempt_after_one_stopped_between_storing_and_marking_keeps_the_stored_file(office: Office) -> None:
+    """Step (2) stores the signed file once: the next attempt renders and signs anew, but the first file stays,
+    and the letter is issued with its digest, number and token."""
+    settings, now = office.settings, datetime(2026, 12, 1, 2, 0, tzinfo=UTC)
+    letter_id = submit(office, request(office, "sktm"), now)
+    with session_scope(settings) as session:
+        ensure_village_keys(session, settings)
+        assert lifecycle.render_draft(session=session, settings=settings, letter_id=letter_id, now=now)
+        lifecycle.approve_letter(session=session, settings=settings, letter_id=letter_id, actor=office.official,
+                                 checked_in_person=in_person())
+        claim = issuing.claim_letter(session, settings, letter_id, now=now)
+        assert claim is not None
+        first, _signer = issuing.stored_pdf(settings, claim)  # the attempt stops here, before step (3)
+    with session_scope(settings) as session:
+        assert issue_letter(session=session, settings=settings, letter_id=letter_id, now=now)
+    with session_scope(settings) as session:
+        letter = lifecycle.letter_and_village(session, letter_id)[0]  # type: ignore[index]
+    stored = LetterFiles(settings).read(letter_id, "issued")
+    assert stored == first and letter.pdf_sha256 == hashlib.sha256(first).hexdigest()
+    assert (letter.status, letter.number, letter.verification_token) == (
+        "issued", claim.letter.number, claim.letter.verification_token)
+    assert "Signature is Valid." in pdfsig(stored)
