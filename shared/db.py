@@ -180,6 +180,11 @@ def from_row(model: type[Row], values: Sequence[Any]) -> Row:
     return model(**dict(zip(table(model).columns.keys(), values, strict=True)))
 
 
+def as_row(row: Any) -> dict[str, Any]:
+    """An object's values by its table's column names, for a Core INSERT of it (from_row's opposite)."""
+    return {name: getattr(row, name) for name in table(type(row)).columns.keys()}
+
+
 def saved_id(row: Village | Client) -> int:
     """The id of a row read from or flushed to the database; only a row never saved has none."""
     if row.id is None:

@@ -101,10 +101,3 @@ def letter_json(session: Session, letter: Letter, *, viewer: Client, with_events
     if not with_events:
         del body["events"]
     return body
-
-
-def session_events(session: Session, letter: Letter) -> list[LetterEvent]:
-    """The events of letter held by session, oldest first: for a letter added in it, all of them, unread."""
-    held = [obj for obj in (*session.new, *session.identity_map.values())
-            if isinstance(obj, LetterEvent) and obj.letter_id == letter.id]
-    return sorted(held, key=lambda event: event.at)

@@ -90,7 +90,7 @@ def submit(code: str):
     client = staff().client
     try:
         answer = submit_once(session=db_session(), settings=settings(), client=client, body=body, key=key[:255],
-                             respond=lambda letter: {"id": str(letter.id)})
+                             respond=lambda letter, _event: {"id": str(letter.id)})
     except ValidationFailed as failed:
         db_session().rollback()
         return _form(letter_type, body, errors_by_field(failed.errors), key, 422)

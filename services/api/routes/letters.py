@@ -11,7 +11,7 @@ from flask import Blueprint, Response, jsonify, request, url_for
 
 from services.api.auth import current_client, require_official
 from services.api.context import db_session, settings, task_queue
-from services.api.payloads import checked_in_person, json_body, letter_json, query_filters, reason_from, session_events
+from services.api.payloads import checked_in_person, json_body, letter_json, query_filters, reason_from
 from shared.errors import NotFound, WrongStatus
 from shared.letters.workflow import lifecycle
 from shared.letters.workflow.idempotency import HEADER, parse_key, submit_once
@@ -33,13 +33,12 @@ def _authenticate() -> None:
 def submit():
     """Validate, store (committed), then enqueue; 202 with the letter. A known Idempotency-Key replays.
 
-    The answer's events are the new letter's own "submitted" event, taken from the session, not read back.
+    The answer's events are the new letter's own "submitted" event, as written, not read back.
     """
     client = current_client()
     key = parse_key(request.headers.get(HEADER))
     answer = submit_once(session=db_session(), settings=settings(), client=client, body=json_body(), key=key,
-                         respond=lambda letter: letter_json(db_session(), letter, viewer=client,
-                                                            events=session_events(db_session(), letter)))
+                         respond=lambda letter, event: letter_json(db_session(), letter, viewer=client, events=[event]))
     if not answer.replayed:
         log.info("letter %s submitted by client %s", answer.letter_id, client.id)
         task_queue().request(Step.DRAFT, answer.letter_id)  # on failure the sweeper sends it later

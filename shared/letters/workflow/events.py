@@ -30,7 +30,6 @@ def event_hash(*, prev_hash: str, letter_id: uuid.UUID, type: str, actor: str, a
 
 
 # Built once, with bound parameters: building a statement and its cache key anew cost more CPU than running it.
-# The lookup stays an ORM query (it autoflushes: a new letter's event, left pending in the session, is found).
 LAST_HASH = (select(LetterEvent.hash).where(col(LetterEvent.letter_id) == bindparam("letter_id"))
              .order_by(col(LetterEvent.id).desc()).limit(1))
 INSERT_EVENT = insert(table(LetterEvent))  # the row's values come as the execution's parameters
@@ -44,13 +43,14 @@ def letter_events(session: Session, letter_id: uuid.UUID) -> list[LetterEvent]:
 
 
 def record_event(session: Session, *, letter_id: uuid.UUID, type: str, actor: str, detail: dict[str, Any] | None = None,
-                 first: bool = False, letter: Letter | None = None) -> None:
+                 first: bool = False, letter: Letter | None = None) -> dict[str, Any]:
     """Write an event in the session's transaction (the caller commits it with the change it describes), and with it
-    the webhook deliveries the event makes (the outbox: shared.webhooks.outbox).
+    the webhook deliveries the event makes (the outbox: shared.webhooks.outbox); the event's row as written.
 
-    first: the letter was added in this transaction, so there is no earlier event to chain to and none is
-    looked up (one statement less on every submission). letter: the caller's copy of the letter, which the
-    outbox then need not read again (see add_deliveries)."""
+    The event is a Core INSERT: no unit of work for a row nobody reads back as an object. first: the letter was
+    added in this transaction, so there is no earlier event to chain to and none is looked up (one statement less
+    on every submission). letter: the caller's copy of the letter, which the outbox then need not read again (see
+    add_deliveries)."""
     last = None if first else session.execute(LAST_HASH, {"letter_id": letter_id}).scalar()
     prev_hash = last or GENESIS
     at = utcnow()
@@ -58,11 +58,9 @@ def record_event(session: Session, *, letter_id: uuid.UUID, type: str, actor: st
     digest = event_hash(prev_hash=prev_hash, letter_id=letter_id, type=type, actor=actor, at=at, detail=detail)
     row: dict[str, Any] = {"letter_id": letter_id, "type": type, "actor": actor, "at": at, "detail": detail,
                            "prev_hash": prev_hash, "hash": digest}
-    if first:  # a new letter's event is held by the session: the submission's answer takes it from there
-        session.add(LetterEvent(**row))
-    else:  # written at once as a Core INSERT: no unit of work for a row nobody reads back as an object
-        session.execute(INSERT_EVENT, row)
+    session.execute(INSERT_EVENT, row)
     add_deliveries(session, letter_id=letter_id, event_type=type, at=at, letter=letter)
+    return row
 
 
 def chain_problem(events: list[LetterEvent]) -> str | None:

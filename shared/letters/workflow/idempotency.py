@@ -30,7 +30,7 @@ from shared.config import Settings
 from shared.db import saved_id
 from shared.errors import FieldError, IdempotencyInProgress, IdempotencyKeyInvalid, IdempotencyKeyReused
 from shared.letters.workflow.lifecycle import add_letter
-from shared.models import Client, IdempotencyKey, Letter
+from shared.models import Client, IdempotencyKey, Letter, LetterEvent
 
 HEADER = "Idempotency-Key"
 KEY = re.compile(r"[\x20-\x7e]{1,255}")
@@ -69,16 +69,18 @@ def fingerprint(body: Any) -> str:
 
 
 def submit_once(*, session: Session, settings: Settings, client: Client, body: Any, key: str | None,
-                respond: Callable[[Letter], dict[str, Any]]) -> Submission:
-    """Store a new letter and commit, or, for a key this client used before, answer as the first time."""
+                respond: Callable[[Letter, LetterEvent], dict[str, Any]]) -> Submission:
+    """Store a new letter and commit, or, for a key this client used before, answer as the first time.
+
+    respond makes the answer from the new letter and its first event."""
     claim, client_id = None, saved_id(client)
     if key is not None:
         digest = fingerprint(body)
         claim = _claim(session, client_id=client_id, key=key, digest=digest)
         if claim is None:
             return _replay(session, client_id=client_id, key=key, digest=digest)
-    letter = add_letter(session=session, settings=settings, client=client, body=body)
-    answer = respond(letter)
+    letter, event = add_letter(session=session, settings=settings, client=client, body=body)
+    answer = respond(letter, event)
     if claim is not None:
         claim.letter_id, claim.response_status, claim.response_body = letter.id, ACCEPTED, answer
         claim.state = DONE

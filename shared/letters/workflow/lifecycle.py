@@ -10,10 +10,11 @@ from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import insert
 from sqlmodel import Session, col, select
 
 from shared.config import Settings
-from shared.db import get_existing, saved_id
+from shared.db import as_row, get_existing, saved_id, table
 from shared.errors import FieldError, NotFound, ValidationFailed, WrongStatus
 from shared.letters.attachments.requirements import confirmed_in_person
 from shared.letters.documents.letter_pdf import render_letter
@@ -30,7 +31,7 @@ from shared.letters.workflow.states import (
     transition,
 )
 from shared.letters.workflow.tracking import new_tracking_code
-from shared.models import Client, Letter, Village, utcnow
+from shared.models import Client, Letter, LetterEvent, Village, utcnow
 from shared.storage import LetterFiles
 from shared.villages import approval_required, village_emblem, village_today
 
@@ -38,23 +39,29 @@ from shared.villages import approval_required, village_emblem, village_today
 def submit_letter(*, session: Session, settings: Settings, client: Client, body: Any,
                   now: datetime | None = None) -> Letter:
     """Check a request, store it as `submitted` with its first event, and commit."""
-    letter = add_letter(session=session, settings=settings, client=client, body=body, now=now)
+    letter, _event = add_letter(session=session, settings=settings, client=client, body=body, now=now)
     session.commit()
     return letter
 
 
 def add_letter(*, session: Session, settings: Settings, client: Client, body: Any,
-               now: datetime | None = None) -> Letter:
-    """Check a request as of the village's today (at now) and add it `submitted` with its event; caller commits."""
+               now: datetime | None = None) -> tuple[Letter, LetterEvent]:
+    """Check a request as of the village's today (at now) and add it `submitted` with its event; caller commits.
+
+    Both are Core INSERTs (no unit of work: a submission is the API's most frequent write) and come back as objects
+    held by no session, for the answer."""
     today = village_today(get_existing(session, Village, client.village_id), now=now)
     request = validate_request(body, load_catalog(settings.templates_dir), today=today)
+    at = utcnow()
     letter = Letter(village_id=client.village_id, client_id=saved_id(client), type=request.letter_type.code,
                     status=Status.SUBMITTED.value, applicant=request.applicant, fields=request.fields,
-                    tracking_code=new_tracking_code())
-    session.add(letter)
-    session.flush()
-    record_event(session, letter_id=letter.id, type="submitted", actor=actor_name(client), first=True)
-    return letter
+                    tracking_code=new_tracking_code(), created_at=at, updated_at=at)
+    session.execute(INSERT_LETTER, as_row(letter))
+    event = record_event(session, letter_id=letter.id, type="submitted", actor=actor_name(client), first=True)
+    return letter, LetterEvent(**event)
+
+
+INSERT_LETTER = insert(table(Letter))  # built once; the row's values come as the execution's parameters
 
 
 def visible_letter(session: Session, client: Client, letter_id: uuid.UUID) -> Letter:

@@ -16,12 +16,12 @@ from shared.errors import IdempotencyInProgress, IdempotencyKeyInvalid, Idempote
 from shared.letters.intake.catalog import load_catalog
 from shared.letters.intake.validation import example_request
 from shared.letters.workflow.idempotency import Submission, fingerprint, parse_key, submit_once
-from shared.models import Client, IdempotencyKey, Letter
+from shared.models import Client, IdempotencyKey, Letter, LetterEvent
 from tests.conftest import Office
 
 
-def answer(letter: Letter) -> dict[str, Any]:
-    return {"id": str(letter.id), "status": letter.status, "type": letter.type}
+def answer(letter: Letter, event: LetterEvent) -> dict[str, Any]:
+    return {"id": str(letter.id), "status": letter.status, "type": letter.type, "event": event.type}
 
 
 def body(office: Office) -> dict[str, Any]:
@@ -115,10 +115,10 @@ def test_a_duplicate_while_the_first_is_in_flight(office: Office) -> None:
     started, release = threading.Event(), threading.Event()
     results: dict[str, Any] = {}
 
-    def slow_answer(letter: Letter) -> dict[str, Any]:
+    def slow_answer(letter: Letter, event: LetterEvent) -> dict[str, Any]:
         started.set()  # the claim is inserted, not yet committed
         assert release.wait(20)
-        return answer(letter)
+        return answer(letter, event)
 
     def first() -> None:
         with session_scope(office.settings) as session:
