@@ -38,7 +38,8 @@ from shared.villages import approval_required, village_emblem, village_today
 
 def submit_letter(*, session: Session, settings: Settings, client: Client, body: Any,
                   now: datetime | None = None) -> Letter:
-    """Check a request, store it as `submitted` with its first event, and commit."""
+    """Check a request, store it as `submitted` with its first event, and commit; the letter as stored, held by no
+    session (add_letter)."""
     letter, _event = add_letter(session=session, settings=settings, client=client, body=body, now=now)
     session.commit()
     return letter

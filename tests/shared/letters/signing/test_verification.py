@@ -178,7 +178,8 @@ def test_tokens_find_only_issued_letters(deployment: Deployment, letter_id: uuid
     altered = token[:-1] + ("A" if token[-1] != "A" else "B")
     for wrong in (altered, "", "abc", "../../etc/passwd", token + "x" * 30, token.upper() + "%"):
         assert find_by_token(session, wrong) is None
-    draft = submitted(session, deployment)
+    draft = session.get(Letter, submitted(session, deployment).id)  # as stored: the submission returns a copy
+    assert draft is not None
     draft.verification_token = "d" * 43  # even a draft that somehow holds a token never verifies
     session.add(draft)
     session.commit()
