@@ -17,8 +17,8 @@ from tests.pdftools import pdf_text, pdf_text_flat, pdfsig, qr_codes
 from tests.shared.letters.workflow.test_village_dates import request, submit
 
 
-def drafted_then_issued(office: Office, drafted: datetime, issued: datetime) -> tuple[uuid.UUID, bytes, bytes]:
-    """An SKTM drafted at one moment, approved and issued at another: its id, stored draft and issued PDF."""
+def approved_draft(office: Office, drafted: datetime) -> uuid.UUID:
+    """An SKTM submitted and drafted at one moment, then approved: its id."""
     settings = office.settings
     letter_id = submit(office, request(office, "sktm"), drafted)
     with session_scope(settings) as session:
@@ -26,6 +26,14 @@ def drafted_then_issued(office: Office, drafted: datetime, issued: datetime) -> 
         assert lifecycle.render_draft(session=session, settings=settings, letter_id=letter_id, now=drafted)
         lifecycle.approve_letter(session=session, settings=settings, letter_id=letter_id, actor=office.official,
                                  checked_in_person=in_person())
+    return letter_id
+
+
+def drafted_then_issued(office: Office, drafted: datetime, issued: datetime) -> tuple[uuid.UUID, bytes, bytes]:
+    """An SKTM drafted at one moment, approved and issued at another: its id, stored draft and issued PDF."""
+    settings = office.settings
+    letter_id = approved_draft(office, drafted)
+    with session_scope(settings) as session:
         assert issue_letter(session=session, settings=settings, letter_id=letter_id, now=issued)
     files = LetterFiles(settings)
     return letter_id, files.read(letter_id, "draft"), files.read(letter_id, "issued")  # type: ignore[return-value]
@@ -59,12 +67,8 @@ def test_an_attempt_after_one_stopped_between_storing_and_marking_keeps_the_stor
     """Step (2) stores the signed file once: the next attempt renders and signs anew, but the first file stays,
     and the letter is issued with its digest, number and token."""
     settings, now = office.settings, datetime(2026, 12, 1, 2, 0, tzinfo=UTC)
-    letter_id = submit(office, request(office, "sktm"), now)
+    letter_id = approved_draft(office, now)
     with session_scope(settings) as session:
-        ensure_village_keys(session, settings)
-        assert lifecycle.render_draft(session=session, settings=settings, letter_id=letter_id, now=now)
-        lifecycle.approve_letter(session=session, settings=settings, letter_id=letter_id, actor=office.official,
-                                 checked_in_person=in_person())
         claim = issuing.claim_letter(session, settings, letter_id, now=now)
         assert claim is not None
         first, _signer = issuing.stored_pdf(settings, claim)  # the attempt stops here, before step (3)
