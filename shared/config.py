@@ -60,7 +60,7 @@ class Settings(BaseSettings):
     signing_keys: dict[str, VillageKey] = Field(default_factory=dict)
     # Further CA certificates (PEM) that verification trusts, e.g. the BSrE root.
     trusted_ca_files: list[Path] = Field(default_factory=list)
-    # Rate limits per client address (Flask-Limiter syntax); only failures count: answers 401 on the API,
+    # Rate limits per client address (the limits library's syntax); only failures count: answers 401 on the API,
     # and 404 (unknown token) on the verification pages. Uploads to check a file all count (each one is
     # parsed and its signature validated).
     auth_failure_limit: str = "10/minute"
@@ -101,7 +101,7 @@ class Settings(BaseSettings):
     @field_validator("auth_failure_limit", "verify_miss_limit", "verify_check_limit")
     @classmethod
     def _valid_rate_limit(cls, value: str) -> str:
-        parse_rate_limit(value)  # raises ValueError on e.g. "10 per fortnight"; Flask-Limiter would only log
+        parse_rate_limit(value)  # raises ValueError on e.g. "10 per fortnight"
         return value
 
     @field_validator("key_encryption_secret", "aws_secret_access_key", mode="before")
@@ -144,7 +144,7 @@ class Settings(BaseSettings):
 
     @property
     def ratelimit_storage(self) -> str:
-        """Flask-Limiter's storage: RATELIMIT_STORAGE_URL, else a Redis broker (keys prefixed), else memory."""
+        """Where failures are counted (services.api.security): RATELIMIT_STORAGE_URL, else a Redis broker, or memory."""
         if self.ratelimit_storage_url:
             return self.ratelimit_storage_url
         return self.broker if self.broker.startswith(("redis://", "rediss://")) else "memory://"

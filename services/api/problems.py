@@ -51,7 +51,7 @@ def _domain_error(error: DomainError) -> Response:
 
 
 def _http_error(error: HTTPException) -> Response:
-    if error.response is not None:  # already a finished answer, e.g. a rate limit's 429 with Retry-After
+    if error.response is not None:  # already a finished answer
         return error.response  # type: ignore[return-value]
     status = error.code or 500
     title, detail = HTTP_TITLES.get(status, (error.name, error.description or ""))

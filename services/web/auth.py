@@ -5,10 +5,9 @@ from __future__ import annotations
 import logging
 
 from flask import Blueprint, redirect, render_template, request, url_for
-from flask_limiter.errors import RateLimitExceeded
 
 from services.api.context import db_session
-from services.api.security import count_failed_authentication
+from services.api.security import TooManyFailures, count_failed_authentication
 from services.web.session import current_staff, end_session, start_session
 from shared.staff import sign_in
 
@@ -39,8 +38,8 @@ def sign_in_page():
     if user is None:
         try:
             count_failed_authentication()
-        except RateLimitExceeded as exc:
-            wait = exc.response.headers.get("Retry-After", "60") if exc.response is not None else "60"
+        except TooManyFailures as exc:
+            wait = str(exc.retry_after)
             return (render_template("web/sign_in.html", username=username, error=TOO_MANY.format(wait=wait)), 429,
                     {"Retry-After": wait})
         return render_template("web/sign_in.html", username=username, error=WRONG), 401

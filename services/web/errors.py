@@ -21,7 +21,8 @@ def _page(status: int, title: str, detail: str, headers: dict[str, str] | None =
 
 
 def _domain_error(error: DomainError):
-    return _page(error.status, error.title, error.detail)
+    retry_after = getattr(error, "retry_after", None)  # a rate limit's 429
+    return _page(error.status, error.title, error.detail, {"Retry-After": str(retry_after)} if retry_after else None)
 
 
 def _csrf_error(error: CSRFError):
@@ -32,10 +33,7 @@ def _csrf_error(error: CSRFError):
 def _http_error(error: HTTPException):
     status = error.code or 500
     title, detail = HTTP_TITLES.get(status, (error.name, error.description or ""))
-    headers = {}
-    if error.response is not None and "Retry-After" in error.response.headers:  # a rate limit's 429
-        headers["Retry-After"] = error.response.headers["Retry-After"]
-    return _page(status, title, detail, headers)
+    return _page(status, title, detail)
 
 
 def register_page_errors(bp: Blueprint) -> None:

@@ -10,9 +10,11 @@ from typing import Any, cast
 import pytest
 import redis
 from flask.testing import FlaskClient
+from limits import parse
 from werkzeug.test import TestResponse
 
-from services.api import create_app
+from services.api import create_app, security
+from services.api.security import SHARED_RETRY_S, FailureCounter
 from shared.config import Settings
 from tests.api.conftest import Api
 from tests.api.test_letters_api import assert_problem
@@ -172,6 +174,23 @@ def test_with_redis_down_failures_are_still_limited_in_memory_and_valid_requests
         ready = stack.request("GET", "/readyz")
         assert ready.status_code == 503 and "broker" in ready.json()["detail"]  # the broker really is down
         own_redis.start()  # so the worker and sweeper stop cleanly
+
+
+def test_a_counter_goes_back_to_redis_once_redis_has_been_up_for_a_while(
+        own_redis: RedisServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    counter, limit = FailureCounter(own_redis.url), parse("3/day")  # a day: no window ends during the test
+
+    def count() -> int:
+        return counter.count(limit, "auth-failure", ATTACKER)
+
+    assert [count(), count(), count()] == [0, 0, 0]  # in Redis: a fourth there is over
+    own_redis.stop()
+    assert count() == 0  # Redis away: counted in this process's memory, which starts from nothing
+    own_redis.start()
+    assert count() == 0  # memory still, until SHARED_RETRY_S have passed: no connect timeout on every failure
+    later = time.monotonic() + SHARED_RETRY_S
+    monkeypatch.setattr(security.time, "monotonic", lambda: later)
+    assert count() > 0  # Redis again, with the three counted there before it went away (memory is at two)
 
 
 def api_example(stack: Stack) -> dict[str, Any]:
