@@ -71,6 +71,13 @@ def test_the_pages_polling_does_not_keep_a_session_alive(pages: Pages) -> None:
     assert post.get("/pos/status").headers.getlist("Set-Cookie") == []
 
 
+def test_the_json_api_neither_reads_nor_renews_the_pages_session(pages: Pages) -> None:
+    official = pages.browser("petugas")
+    assert official.get("/petugas").headers.getlist("Set-Cookie")  # a page renews it
+    answer = official.get("/api/v1/letters")  # the cookie goes along, but the API wants a bearer token
+    assert answer.status_code == 401 and answer.headers.getlist("Set-Cookie") == []
+
+
 def test_approving_in_the_page_records_the_person_and_asks_for_the_issue(pages: Pages) -> None:
     letter_id = pages.letter()
     official = pages.browser("petugas")
