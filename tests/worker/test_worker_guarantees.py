@@ -79,6 +79,14 @@ def test_the_running_worker_acks_late_and_takes_one_message_per_process(stack: S
     assert config["worker_max_tasks_per_child"] == 1000  # a pool process's slow memory creep stays bounded
 
 
+def test_the_running_worker_consumes_through_the_redis_transport_suratdesa_chooses(stack: Stack) -> None:
+    """Celery's command line reads our BROKER_URL variable as its own --broker option, which outranked the app's
+    broker_url: the worker ran kombu's stock transport, without RedisBrokerTransport's client per pool or its
+    close that survives a connection lost mid-read (shared.queue)."""
+    transport = wait_log(stack, "worker", r"transport:\s+(\S+)")[-1]  # the connection its banner names
+    assert transport.startswith("suratdesa-redis://"), transport
+
+
 def test_the_visibility_timeout_outlasts_a_retrys_countdown_plus_the_hard_limit(stack: Stack) -> None:
     config, _ = live_worker(stack)
     assert render_draft.retry_backoff_max == issue_letter.retry_backoff_max == LONGEST_COUNTDOWN
