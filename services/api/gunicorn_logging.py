@@ -6,17 +6,16 @@ from typing import Any
 
 from gunicorn.glogging import Logger
 
-from shared.logs import redact, redact_handlers
+from shared.logs import redact_handlers
 
 
 class RedactingLogger(Logger):
-    """gunicorn's logger, with every handler's lines passed through shared.logs.redact."""
+    """gunicorn's logger, with every handler's lines passed through shared.logs.redact.
+
+    The access log is redacted as a whole line, once (not atom by atom: gunicorn makes an atom of every request
+    header and environ value, a few dozen of them per request, and the line uses a handful)."""
 
     def setup(self, cfg: Any) -> None:
         super().setup(cfg)
         redact_handlers(self.error_log)
         redact_handlers(self.access_log)
-
-    def atoms(self, resp: Any, req: Any, environ: Any, request_time: Any) -> dict[str, Any]:
-        atoms = super().atoms(resp, req, environ, request_time)
-        return {key: redact(value) if isinstance(value, str) else value for key, value in atoms.items()}
