@@ -17,10 +17,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import Update, bindparam, update
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session
 
 from shared.config import Settings
-from shared.db import saved_id
+from shared.db import saved_id, table
 from shared.letters.documents.letter_pdf import final_letter
 from shared.letters.intake.catalog import LetterType, load_catalog
 from shared.letters.signing.provisioning import local_village_key
@@ -99,13 +101,26 @@ def claim_letter(session: Session, settings: Settings, letter_id: uuid.UUID, *,
                           pattern=number_pattern(settings, village),
                           shared_sequence=village_profile(village).sequence == "shared",
                           classification=claim.letter_type.classification, on=today)
-    letter.number, letter.number_scope, letter.number_seq = numbered.number, numbered.scope, numbered.seq
-    letter.number_year, letter.verification_token = today.year, secrets.token_urlsafe(32)
-    letter.numbered_at = as_utc(now) or utcnow()  # after the counter: a claimer that waited for it is later
-    session.add(letter)
+    taken = {"number": numbered.number, "number_scope": numbered.scope, "number_seq": numbered.seq,
+             "number_year": today.year, "verification_token": secrets.token_urlsafe(32),
+             "numbered_at": as_utc(now) or utcnow()}  # after the counter: a claimer that waited for it is later
+    session.execute(NUMBER_LETTER, {"letter_id": letter.id, **{f"new_{name}": value for name, value in taken.items()}})
+    for name, value in taken.items():  # the claim's copy, as committed (no unit of work: a Core UPDATE)
+        set_committed_value(letter, name, value)
     session.commit()  # the counter row is locked for this transaction only
     log.info("letter %s numbered %s", letter.id, letter.number)
     return claim
+
+
+def _number_letter() -> Update:
+    # Built once, with bound parameters (a SET column's own name is reserved for the parameter SQLAlchemy makes)
+    letters = table(Letter)
+    taken = ("number", "number_scope", "number_seq", "number_year", "verification_token", "numbered_at")
+    return (update(letters).where(letters.c.id == bindparam("letter_id", type_=letters.c.id.type))
+            .values({name: bindparam(f"new_{name}", type_=letters.c[name].type) for name in taken}))
+
+
+NUMBER_LETTER = _number_letter()
 
 
 def stored_pdf(settings: Settings, claim: Claim) -> tuple[bytes, dict[str, Any]]:
