@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from celery import Celery
-from celery.signals import after_setup_logger, after_setup_task_logger, worker_process_init
+from celery.signals import after_setup_logger, after_setup_task_logger, worker_process_init, worker_ready
 
 from shared.config import Settings, get_settings
 from shared.db import dispose_engines
 from shared.logs import redact_handlers
 from shared.queue import TaskQueue, make_celery
+from shared.startup import freeze_loaded_objects
 from shared.webhooks.outbox import send_after_commit
 
 
@@ -23,9 +24,14 @@ def create_celery(settings: Settings | None = None) -> Celery:
 
 
 @worker_process_init.connect
-def _fresh_connections(**_kwargs: object) -> None:
-    # A forked child must not share the parent's database connections.
-    dispose_engines()
+def _child_started(**_kwargs: object) -> None:
+    dispose_engines()  # a forked child must not share the parent's database connections
+    freeze_loaded_objects()  # what the child inherited (the tasks and everything they import) lives as long as it
+
+
+@worker_ready.connect
+def _loaded(**_kwargs: object) -> None:
+    freeze_loaded_objects()  # the main process: its pool replaces children from it, frozen as it is
 
 
 @after_setup_logger.connect
