@@ -7,7 +7,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any, overload
 
-from sqlalchemy import JSON, Column, DateTime, LargeBinary, String, UniqueConstraint
+from sqlalchemy import JSON, Column, DateTime, Index, LargeBinary, String, UniqueConstraint
 from sqlmodel import Field, Relationship, SQLModel
 
 
@@ -125,11 +125,17 @@ class Letter(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("village_id", "number", name="uq_letter_village_number"),
         UniqueConstraint("village_id", "number_scope", "number_year", "number_seq", name="uq_letter_sequence"),
+        # A village's and a post's letters newest first, a page at a time (the lists, the inbox, a post's status
+        # poll): read straight off the index, where indexes on the village and the post alone made the database
+        # fetch and sort every letter of the village, or walk back through every village's newest letters. (A
+        # post's query names its village too: with the village first, one index serves it.)
+        Index("ix_letter_village_id_created_at", "village_id", "created_at", "id"),
+        Index("ix_letter_village_id_client_id_created_at", "village_id", "client_id", "created_at", "id"),
     )
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
-    village_id: int = Field(foreign_key="village.id", index=True)
-    client_id: int = Field(foreign_key="client.id", index=True)
+    village_id: int = Field(foreign_key="village.id")
+    client_id: int = Field(foreign_key="client.id")
     type: str = Field(max_length=40, index=True)
     status: str = Field(max_length=24, index=True)
     applicant: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
@@ -148,7 +154,7 @@ class Letter(SQLModel, table=True):
     reason: str | None = Field(default=None, max_length=500)
     attempts: int = 0
     last_error: str | None = Field(default=None, max_length=2000)
-    created_at: datetime = _timestamp(nullable=False, default=utcnow, index=True)
+    created_at: datetime = _timestamp(nullable=False, default=utcnow)
     updated_at: datetime = _timestamp(nullable=False, default=utcnow)
     # When issuing took the letter's number and token (status still `approved`); the letter is dated that day.
     numbered_at: datetime | None = _timestamp(nullable=True)
@@ -193,9 +199,13 @@ class LetterEvent(SQLModel, table=True):
     """One change to a letter: what, when, by whom; chained by hash to the one before."""
 
     __tablename__ = "letter_event"
+    # A letter's events in order, and the newest (the chain's head, looked up for every event written): one probe
+    # of this index. With an index on letter_id alone the planner could walk the primary key back from the newest
+    # event of all letters, through every event written since this letter's last one.
+    __table_args__ = (Index("ix_letter_event_letter_id_id", "letter_id", "id"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    letter_id: uuid.UUID = Field(foreign_key="letter.id", index=True)
+    letter_id: uuid.UUID = Field(foreign_key="letter.id")
     type: str = Field(max_length=32)
     actor: str = Field(max_length=120)
     at: datetime = _timestamp(nullable=False, default=utcnow)

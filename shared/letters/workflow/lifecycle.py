@@ -10,7 +10,7 @@ from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, insert
+from sqlalchemy import bindparam, insert, tuple_
 from sqlmodel import Session, col, select
 
 from shared.config import Settings
@@ -103,10 +103,8 @@ def list_letters(*, session: Session, client: Client, status: str | None = None,
         query = query.where(Letter.status == status)
     if type is not None:
         query = query.where(Letter.type == type)
-    if cursor:
-        created, last_id = _decode_cursor(cursor)
-        query = query.where((col(Letter.created_at) < created)
-                            | ((col(Letter.created_at) == created) & (col(Letter.id) < last_id)))
+    if cursor:  # a row comparison, which the index reads as where to start (an OR of the two would be a filter)
+        query = query.where(tuple_(col(Letter.created_at), col(Letter.id)) < tuple_(*_decode_cursor(cursor)))
     query = query.order_by(col(Letter.created_at).desc(), col(Letter.id).desc()).limit(limit + 1)
     letters = list(session.exec(query).all())
     more = len(letters) > limit
