@@ -34,7 +34,6 @@ TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
 TASK_MAX_RETRIES = 6
 WORKER_MAX_TASKS_PER_CHILD = 1000
 RETRY_BACKOFF_MAX = 60  # seconds; also bounds how long a retried message waits unacked for its countdown
-PERSISTENT = 2  # a message's delivery mode: kept by the broker (as send_task sends them)
 
 
 class EmbeddedBrokerTransport(SQLAlchemyTransport):
@@ -202,7 +201,7 @@ class TaskQueue:
         try:
             with self.app.producer_or_acquire() as producer:
                 producer.publish(body, exchange="", routing_key=self.app.conf.task_default_queue, headers=headers,
-                                 serializer="json", delivery_mode=PERSISTENT, retry=False, **properties)
+                                 serializer="json", delivery_mode="persistent", retry=False, **properties)
         except Exception as exc:  # the broker is down or unreachable; the sweeper sends it later
             log.warning("enqueue %s for %s failed: %s", task_name, row_id, exc)
             return False

@@ -43,6 +43,8 @@ def test_a_submission_puts_only_the_letter_id_on_redis(tmp_path: Path, redis_db:
     [raw] = cast(list[bytes], redis.Redis(*REDIS_HOST, db=redis_db).lrange("celery", 0, -1))
     message = json.loads(raw)
     assert message["content-type"] == "application/json" and message["headers"]["task"] == RENDER_DRAFT
+    assert message["properties"]["delivery_mode"] == 2  # persistent, as Celery's send_task sends it
+    assert message["headers"]["id"] == message["properties"]["correlation_id"]  # Celery's own message
     args, kwargs, _embed = json.loads(base64.b64decode(message["body"]))
     assert (args, kwargs) == ([letter_id], {})
     text = raw.decode()
