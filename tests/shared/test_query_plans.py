@@ -22,8 +22,9 @@ from shared.db import get_engine, session_scope, upgrade_schema
 from shared.letters.workflow.events import letter_events, record_event
 from shared.letters.workflow.lifecycle import list_letters
 from shared.models import Client, Letter
+from tests.conftest import create_database, drop_database
 
-VILLAGES, LETTERS = 60, 150  # per village: 9,000 letters and 36,000 events in all
+VILLAGES, LETTERS = 60, 150  # 150 letters a village: 9,000 letters and 36,000 events in all
 
 SEASON = f"""
 INSERT INTO village (code, name, district, regency, province, profile, created_at)
@@ -48,8 +49,6 @@ ANALYZE;
 
 @pytest.fixture(scope="module")
 def season(tmp_path_factory: pytest.TempPathFactory, postgres_available: None) -> Iterator[Settings]:
-    from tests.conftest import create_database, drop_database
-
     url = create_database()
     settings = Settings(suratdesa_home=Path(tmp_path_factory.mktemp("season")), database_url=url)
     try:
