@@ -10,6 +10,7 @@ from flask import Flask
 from shared.config import Settings, get_settings
 
 MAX_BODY_BYTES = 1024 * 1024
+API_PREFIX = "/api/"  # the JSON API's paths: bearer tokens, no cookie session, never cached
 
 
 def register_blueprints(app: Flask) -> None:

@@ -14,6 +14,7 @@ from limits.storage import MemoryStorage, storage_from_string
 from limits.strategies import FixedWindowRateLimiter
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from services.api import API_PREFIX
 from shared.config import Settings
 from shared.errors import DomainError
 
@@ -33,7 +34,8 @@ VERIFY_MISSES = ("Terlalu banyak pemeriksaan kode surat yang tidak terdaftar dar
 VERIFY_CHECKS = ("Terlalu banyak berkas yang diunggah untuk diperiksa dari alamat ini. "
                  "Coba lagi dalam {wait} detik.")
 KEY_PREFIX = "suratdesa-ratelimit"  # the counters' keys: LIMITS:LIMITER/suratdesa-ratelimit/<address>/<kind>/...
-SHARED_RETRY_S = 30  # after Redis failed, failures are counted in memory this long before Redis is tried again
+SHARED_RETRY_S = 30  # after the storage failed, failures are counted in memory this long before it is tried again
+REDIS_TIMEOUTS = {"socket_connect_timeout": 1, "socket_timeout": 1}  # a Redis that hangs must not hold a request
 
 
 def _secure_headers(response: Response) -> Response:
@@ -42,7 +44,7 @@ def _secure_headers(response: Response) -> Response:
     # A CSP on a PDF can leave browsers' built-in viewers blank; X-Frame-Options still refuses framing.
     if response.mimetype != "application/pdf":
         response.headers.setdefault("Content-Security-Policy", DEFAULT_CSP)
-    if request.path.startswith("/api/"):
+    if request.path.startswith(API_PREFIX):
         response.headers.setdefault("Cache-Control", "no-store")  # letters carry NIKs: never cache them
     return response
 
@@ -62,8 +64,9 @@ class TooManyFailures(DomainError):
 class FailureCounter:
     """Failures per client address and kind, counted in fixed windows (the limits library).
 
-    The counters live in Redis, shared by every API process, when the storage is Redis; else, and while Redis
-    cannot be reached, in this process's memory, Redis being tried again after SHARED_RETRY_S. Counting never
+    The counters live in the storage RATELIMIT_STORAGE_URL names (any the limits library knows: by default the
+    broker's Redis), shared by every API process; with memory://, and while the storage cannot be reached, in this
+    process's memory, the storage being tried again after SHARED_RETRY_S. Counting never
     fails a request. Nothing is checked before a request (no per-request hook): a limit checked up front would
     refuse valid tokens and health checks too once an address (a whole office behind carrier-grade NAT) is over
     it; each failure is counted where it happens (count_* below), and only a further failure gets 429.
@@ -72,9 +75,9 @@ class FailureCounter:
     def __init__(self, storage_uri: str) -> None:
         self.local = FixedWindowRateLimiter(MemoryStorage())
         self.shared: FixedWindowRateLimiter | None = None
-        if storage_uri.startswith(("redis://", "rediss://")):
-            storage = storage_from_string(storage_uri, socket_connect_timeout=1, socket_timeout=1)
-            self.shared = FixedWindowRateLimiter(storage)
+        if not storage_uri.startswith("memory://"):
+            timeouts = REDIS_TIMEOUTS if storage_uri.startswith(("redis://", "rediss://")) else {}
+            self.shared = FixedWindowRateLimiter(storage_from_string(storage_uri, **timeouts))
         self.shared_down_until = 0.0
 
     def count(self, limit: RateLimitItem, kind: str, address: str) -> int:
@@ -82,7 +85,7 @@ class FailureCounter:
         if self.shared is not None and time.monotonic() >= self.shared_down_until:
             try:
                 return _count(self.shared, limit, kind, address)
-            except Exception as exc:  # whatever the Redis client raises: count in memory for a while
+            except Exception as exc:  # whatever the storage's client raises: count in memory for a while
                 log.warning("rate-limit storage unreachable, counting in this process for %d s: %s",
                             SHARED_RETRY_S, exc)
                 self.shared_down_until = time.monotonic() + SHARED_RETRY_S

@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 from flask import Blueprint, Flask, Request, Response, g, redirect, request, session, url_for
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface, SessionMixin
 
+from services.api import API_PREFIX
 from services.api.context import db_session
 from services.web import csrf
 from shared.errors import Forbidden
@@ -21,7 +22,6 @@ from shared.staff import active_user, password_stamp
 PAGE_CSP = ("default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self' data:; connect-src 'self'; "
             "form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 View = TypeVar("View", bound=Callable[..., Any])
-API_PREFIX = "/api/"
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ import pytest
 import redis
 from flask.testing import FlaskClient
 from limits import parse
+from limits.errors import ConfigurationError
 from werkzeug.test import TestResponse
 
 from services.api import create_app, security
@@ -191,6 +192,13 @@ def test_a_counter_goes_back_to_redis_once_redis_has_been_up_for_a_while(
     later = time.monotonic() + SHARED_RETRY_S
     monkeypatch.setattr(security.time, "monotonic", lambda: later)
     assert count() > 0  # Redis again, with the three counted there before it went away (memory is at two)
+
+
+def test_the_counters_live_in_any_storage_the_limits_library_knows_and_a_wrong_one_stops_the_start() -> None:
+    assert FailureCounter("memory://").shared is None  # each process counts alone
+    assert FailureCounter("redis+unix:///tmp/no-such.sock").shared is not None  # not only redis:// URLs
+    with pytest.raises(ConfigurationError, match="unknown storage scheme"):  # not counted in memory in silence
+        FailureCounter("memcache://127.0.0.1:11211")
 
 
 def api_example(stack: Stack) -> dict[str, Any]:
