@@ -7,7 +7,6 @@ from functools import cache, cached_property
 from pathlib import Path
 from typing import Literal
 
-from limits import parse as parse_rate_limit
 from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -62,10 +61,10 @@ class Settings(BaseSettings):
     trusted_ca_files: list[Path] = Field(default_factory=list)
     # Rate limits per client address (the limits library's syntax); only failures count: answers 401 on the API,
     # and 404 (unknown token) on the verification pages. Uploads to check a file all count (each one is
-    # parsed and its signature validated).
-    auth_failure_limit: str = "10/minute"
-    verify_miss_limit: str = "60/minute"
-    verify_check_limit: str = "20/minute"
+    # parsed and its signature validated). A value given is checked (_valid_rate_limit); the defaults are known good.
+    auth_failure_limit: str = Field(default="10/minute", validate_default=False)
+    verify_miss_limit: str = Field(default="60/minute", validate_default=False)
+    verify_check_limit: str = Field(default="20/minute", validate_default=False)
     # Where the rate-limit counters live; by default the broker's Redis, else each process's memory.
     ratelimit_storage_url: str | None = None
     # Signs the pages' session cookies and CSRF tokens. Development keeps a random one under home
@@ -101,7 +100,11 @@ class Settings(BaseSettings):
     @field_validator("auth_failure_limit", "verify_miss_limit", "verify_check_limit")
     @classmethod
     def _valid_rate_limit(cls, value: str) -> str:
-        parse_rate_limit(value)  # raises ValueError on e.g. "10 per fortnight"
+        # imported here: a worker counts no failures, and with the defaults it need not carry the limits library
+        # (1.7 MB of its resident memory)
+        from limits import parse
+
+        parse(value)  # raises ValueError on e.g. "10 per fortnight"
         return value
 
     @field_validator("key_encryption_secret", "aws_secret_access_key", mode="before")

@@ -8,14 +8,15 @@ import sys
 from pathlib import Path
 
 
-def test_a_worker_process_does_not_load_the_migration_tooling() -> None:
-    # alembic (with mako and pygments) is 11 MB a process, and only `suratdesa init` migrates
+def test_a_worker_process_does_not_load_the_migration_tooling_or_the_rate_limiter() -> None:
+    # alembic (with mako and pygments) is 11 MB a process, and only `suratdesa init` migrates; limits (1.7 MB) only
+    # counts the API's and the pages' failures, and the settings check a rate limit with it only when one is given
     loaded = subprocess.run(
         [sys.executable, "-c", "import sys, services.worker.app, services.worker.tasks; "
                                "print(' '.join(sorted({m.split('.')[0] for m in sys.modules})))"],
         capture_output=True, text=True, check=True).stdout.split()
     assert "celery" in loaded and "reportlab" in loaded  # the worker as it runs
-    assert not {"alembic", "mako", "pygments"} & set(loaded)
+    assert not {"alembic", "mako", "pygments", "limits"} & set(loaded)
 
 
 def frozen_after(code: str, env: dict[str, str] | None = None) -> int:
