@@ -20,12 +20,14 @@ from pyhanko.pdf_utils.misc import PdfError
 from reportlab.lib.rl_accel import fp_str
 from reportlab.pdfbase import pdfmetrics
 
-from shared.letters.documents import slots
+from shared.letters.documents import pdf_names, slots
 from shared.letters.documents.document import LetterDocument
 from shared.letters.documents.fonts import FONT
 from shared.letters.documents.qr import qr_operators
 
 FORM_PREFIX = "/FormXob."  # how ReportLab names a form among a page's resources
+
+pdf_names.install()  # pyHanko reads and writes each name once per process, not byte by byte per letter
 
 
 def finish_draft(draft: bytes, doc: LetterDocument) -> IncrementalPdfFileWriter | None:

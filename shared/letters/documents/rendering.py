@@ -29,7 +29,7 @@ from reportlab.platypus import (
 from reportlab.platypus.paragraph import cleanBlockQuotedText, textTransformFrags
 from reportlab.platypus.paraparser import ParaParser
 
-from shared.letters.documents import slots
+from shared.letters.documents import pdf_names, slots
 from shared.letters.documents.document import LetterDocument, Letterhead, PeopleTable, Section, SignerBlock
 from shared.letters.documents.emblem import EmblemImage, prepared_emblem
 from shared.letters.documents.fonts import FONT, FONT_BOLD
@@ -52,6 +52,7 @@ WATERMARK = "KONSEP"
 # PDF is binary anyway: ASCII85 on top of Flate makes each page stream a quarter bigger and costs about
 # half a millisecond per page to encode in ReportLab's pure-Python fallback (a process-wide setting)
 rl_config.useA85 = 0
+pdf_names.install()  # names and short strings encoded once per process, not once per letter
 
 
 def paragraph_style(name: str, size: float, *, bold: bool = False, align: int = TA_LEFT,

@@ -24,6 +24,7 @@ from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
 from pyhanko.sign.validation.status import PdfSignatureStatus, SignatureCoverageLevel
 from pyhanko_certvalidator import ValidationContext
 
+from shared.letters.documents import pdf_names
 from shared.letters.signing.keys import (
     VillageSigner,
     ensure_dev_ca,
@@ -54,6 +55,8 @@ DEV_DISCLAIMER = "(sertifikat pengembangan, bukan BSrE)"
 # signature. 8 kB holds an ECDSA signature with its chain many times over; bigger chains get more.
 _MIN_BYTES_RESERVED = 8192
 _RESERVE_MARGIN = 4096
+
+pdf_names.install()  # a signature reads and writes each name once per process, not byte by byte per letter
 
 
 @dataclass(frozen=True)
