@@ -101,7 +101,7 @@ class Cluster:
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait(timeout=10)
-                raise AssertionError(f"{name} did not stop on SIGTERM") from None
+                raise AssertionError(f"{name} did not stop on SIGTERM:\n{self.log(name)[-2000:]}") from None
 
 
 @contextmanager
