@@ -198,19 +198,21 @@ def main() -> None:
     args = parser.parse_args()
     parts = {int(p) for p in args.parts.split(",")}
     results: dict[str, Any] = {"machine": machine(), "date": f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC"}
-    letter_parts(results, parts, args.repeat)
-    if parts & {3, 4, 5}:
-        service_parts(results, parts, args.letters, args.seconds)
-    if 6 in parts:
-        from benchmarks.regency import busiest_hour
+    try:
+        letter_parts(results, parts, args.repeat)
+        if parts & {3, 4, 5}:
+            service_parts(results, parts, args.letters, args.seconds)
+        if 6 in parts:
+            from benchmarks.regency import busiest_hour
 
-        results["6_busiest_hour"] = busiest_hour(villages=args.villages, per_village=args.per_village,
-                                                 scale=args.scale, workers=args.worker_hosts)
-    results["table"] = table(results)
-    OUTPUT.parent.mkdir(parents=True, exist_ok=True)
-    OUTPUT.write_text(json.dumps(results, indent=2) + "\n")
-    print(results["table"])
-    print(f"\n(written to {OUTPUT})")
+            results["6_busiest_hour"] = busiest_hour(villages=args.villages, per_village=args.per_village,
+                                                     scale=args.scale, workers=args.worker_hosts)
+    finally:  # a part that fails (its traceback follows) still leaves the table of those that ran
+        results["table"] = table(results)
+        OUTPUT.parent.mkdir(parents=True, exist_ok=True)
+        OUTPUT.write_text(json.dumps(results, indent=2) + "\n")
+        print(results["table"])
+        print(f"\n(written to {OUTPUT})")
 
 
 if __name__ == "__main__":
