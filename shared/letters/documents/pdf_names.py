@@ -1,4 +1,4 @@
-"""PDF names written and read once per process, not once per character.
+"""PDF names and short strings written and read once per process, not once per character.
 
 ReportLab escapes each name character by character (`PDFName`) and encodes each short string it writes (names,
 numbers, keywords) through a codec written in Python (`pdfdocEnc`); pyHanko writes a name one byte per stream
@@ -8,10 +8,10 @@ a draft's instructions and 15% of the final's and signature's (callgrind, the `s
 
 Each of the four is a pure function of a short string and gives an immutable one (str or bytes), so its answer is
 remembered here and the library's own function is called only for what is new. Inputs longer than a name may be
-(127 bytes, the PDF limit every reader keeps) go to the library's function unremembered: a PDF uploaded to be
-checked cannot fill the memory with names. Errors are not remembered either: a bad name fails as the library
-fails. `install()` puts the four in place for the whole process; rendering, finishing and signing call it when they
-are imported.
+(127 bytes, ISO 32000's implementation limit; counted in characters for a str) go to the library's function
+unremembered: a PDF uploaded to be checked cannot fill the memory with names. Errors are not remembered either: a
+bad name fails as the library fails. `install()` puts the four in place for the whole process; rendering, finishing
+and signing call it when they are imported.
 """
 
 from __future__ import annotations
