@@ -66,10 +66,10 @@ class FailureCounter:
 
     The counters live in the storage RATELIMIT_STORAGE_URL names (any the limits library knows: by default the
     broker's Redis), shared by every API process; with memory://, and while the storage cannot be reached, in this
-    process's memory, the storage being tried again after SHARED_RETRY_S. Counting never
-    fails a request. Nothing is checked before a request (no per-request hook): a limit checked up front would
-    refuse valid tokens and health checks too once an address (a whole office behind carrier-grade NAT) is over
-    it; each failure is counted where it happens (count_* below), and only a further failure gets 429.
+    process's memory, the storage being tried again after SHARED_RETRY_S. Counting never fails a request. Nothing
+    is checked before a request (no per-request hook): a limit checked up front would refuse valid tokens and
+    health checks too once an address (a whole office behind carrier-grade NAT) is over it; each failure is counted
+    where it happens (count_* below), and only a further failure gets 429.
     """
 
     def __init__(self, storage_uri: str) -> None:
