@@ -169,12 +169,19 @@ class Stack:
 
     def stop(self, name: str, sig: int = signal.SIGTERM) -> None:
         """SIGTERM goes to the main process (a graceful stop); SIGKILL to the whole process group."""
-        process = self.processes.pop(name)
+        self._signal(name, sig)
+        self._wait_stopped(name, sig)
+
+    def _signal(self, name: str, sig: int) -> None:
+        process = self.processes[name]
         if process.poll() is None:
             if sig == signal.SIGKILL:
                 os.killpg(process.pid, sig)
             else:
                 process.send_signal(sig)
+
+    def _wait_stopped(self, name: str, sig: int) -> None:
+        process = self.processes.pop(name)
         try:
             process.wait(timeout=30)
         except subprocess.TimeoutExpired:
@@ -183,8 +190,18 @@ class Stack:
             raise AssertionError(f"{name} did not stop on signal {sig}:\n{self.log(name)[-2000:]}") from None
 
     def stop_all(self) -> None:
-        for name in list(self.processes):
-            self.stop(name)
+        """A graceful stop of every process at once: their shutdowns (a worker's takes seconds) overlap."""
+        names = list(self.processes)
+        for name in names:
+            self._signal(name, signal.SIGTERM)
+        failures = []
+        for name in names:  # every process is waited for (or killed) before a failure is reported
+            try:
+                self._wait_stopped(name, signal.SIGTERM)
+            except AssertionError as failure:
+                failures.append(failure)
+        if failures:
+            raise failures[0]
 
     def log(self, name: str) -> str:
         return (self.home / f"{name}.log").read_text(errors="replace")
