@@ -6,7 +6,10 @@ run last in the module: once they pass, this address is blocked on that stack fo
 
 from __future__ import annotations
 
+import json
 import re
+import socket
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -188,6 +191,49 @@ def first_429(responses: list[requests.Response]) -> requests.Response:
     assert blocked.headers["Content-Type"] == "application/problem+json"
     assert 1 <= int(blocked.headers["Retry-After"]) <= 61
     return blocked
+
+
+def sessions_in_a_transaction(stack: Stack) -> list[str]:
+    """What the stack's PostgreSQL sessions that sit in an open transaction last ran (none on SQLite)."""
+    url = stack.env.get("DATABASE_URL")
+    if url is None:
+        return []
+    with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://"), autocommit=True) as connection:
+        return [row[0] for row in connection.execute(
+            "SELECT query FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() "
+            "AND state LIKE 'idle in transaction%'")]
+
+
+def test_a_body_that_trickles_in_holds_nothing_in_the_database_and_its_neighbours_submit(stack: Stack,
+                                                                                       seen: Seen) -> None:
+    """A hamlet post on a slow rural connection sends half its request, then pauses. Meanwhile its request holds
+    nothing in the database: another post's letter is accepted at once (on SQLite a transaction opened to check the
+    token held the write lock, so it waited 15 s and got 503, and the worker waited too), and on PostgreSQL no
+    session sits in an open transaction. When the rest arrives, the slow post's letter is accepted as well."""
+    slow_body, other_body = sktm(stack), sktm(stack)
+    raw = json.dumps(slow_body).encode()
+    host, port = stack.base_url.removeprefix("http://").split(":")
+    head = (f"POST /api/v1/letters HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {stack.post_token}\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(raw)}\r\nConnection: close\r\n\r\n")
+    with socket.create_connection((host, int(port)), timeout=30) as slow:
+        slow.sendall(head.encode() + raw[:len(raw) // 2])
+        time.sleep(1.5)  # a gunicorn worker has the request and is waiting for the rest of its body
+        assert sessions_in_a_transaction(stack) == []
+        other = stack.submit(other_body)  # 10 s at most (Stack.request)
+        assert other.status_code == 202, other.text
+        seen.niks |= niks_in(other_body)
+        seen.letter_ids.add(other.json()["id"])
+        slow.sendall(raw[len(raw) // 2:])
+        answer = b""
+        while chunk := slow.recv(65536):
+            answer += chunk
+    status_line, _, rest = answer.partition(b"\r\n")
+    assert status_line.startswith(b"HTTP/1.1 202"), answer[:500]
+    letter = json.loads(rest.partition(b"\r\n\r\n")[2])
+    seen.niks |= niks_in(slow_body)
+    seen.letter_ids.add(letter["id"])
+    assert letter["status"] == "submitted"
+    stack.wait_for(letter["id"], "awaiting_approval")
 
 
 def test_genuine_codes_never_count_but_guessing_codes_is_stopped_with_429(stack: Stack) -> None:

@@ -28,12 +28,17 @@ log = logging.getLogger(__name__)
 bp = Blueprint("attachments", __name__, url_prefix="/api/v1/letters/<uuid:letter_id>/attachments")
 
 
+@bp.url_value_preprocessor
+def _room_for_uploads(endpoint: str | None, _values: object) -> None:
+    # Runs before every before_request (the app receives the body first): an upload may be larger than 1 MB.
+    if endpoint == "attachments.upload" and request.method == "POST":
+        request.max_content_length = UPLOAD_BODY_BYTES
+
+
 @bp.before_request
 def _authenticate() -> None:
-    """A valid token before any input is read (401 first); uploads may be larger than the API's 1 MB."""
+    """A valid token before any input is looked at (401 first)."""
     current_client()
-    if request.method == "POST":
-        request.max_content_length = UPLOAD_BODY_BYTES
 
 
 @bp.errorhandler(RequestEntityTooLarge)
