@@ -18,16 +18,18 @@ run: install
 	$(BIN)/suratdesa dev
 
 # Test tools from Debian: poppler-utils (pdftotext, pdftoppm, pdfsig), libnss3-tools (certutil, to make pdfsig
-# trust our development CA), zbar-tools (zbarimg: a second QR decoder, beside zxing-cpp which also makes the codes)
-# and chromium (the pages' browser tests drive /usr/bin/chromium through Playwright;
-# a browser downloaded by `playwright install` cannot run here). Installed when missing and we are root.
+# trust our development CA), zbar-tools (zbarimg: a second QR decoder, beside zxing-cpp which also makes the codes),
+# chromium (the pages' browser tests drive /usr/bin/chromium through Playwright;
+# a browser downloaded by `playwright install` cannot run here) and nginx-light (tests/test_proxy.py runs the
+# deployment's proxy, deploy/nginx.conf). Installed when missing and we are root.
 tools:
 	@command -v pdfsig >/dev/null && command -v certutil >/dev/null && command -v zbarimg >/dev/null && \
-	  test -x /usr/bin/chromium || { \
+	  test -x /usr/bin/chromium && test -x /usr/sbin/nginx || { \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq poppler-utils libnss3-tools \
-	      zbar-tools chromium) >/dev/null; \
-	  else echo "install poppler-utils, libnss3-tools, zbar-tools and chromium to run the tests" >&2; exit 1; fi; }
+	      zbar-tools chromium nginx-light) >/dev/null; \
+	  else echo "install poppler-utils, libnss3-tools, zbar-tools, chromium and nginx-light to run the tests" >&2; \
+	  exit 1; fi; }
 
 # Two pytest-xdist processes, one test file at a time each: the suite waits on its stacks' workers, sweepers and
 # leases more than it computes, so two files in parallel on two cores take about a third less time. A file's tests stay

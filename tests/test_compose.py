@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from services.cli import main
-from tests.conftest import compose_args, compose_service, seaweedfs_flags
+from tests.conftest import ROOT, compose_args, compose_service, seaweedfs_flags
 
 
 def test_app_services_run_suratdesa_commands_that_exist() -> None:
@@ -47,3 +47,11 @@ def test_the_pdfs_go_to_the_seaweedfs_service_that_init_waits_for() -> None:
     # the tests' SeaweedFS runs this very command, with its own directory, ports and credentials
     assert seaweedfs_flags({"-dir": "/tmp/x"})[:3] == ["server", "-dir=/tmp/x", "-s3"]
     assert "-s3.config=/etc/seaweedfs/s3.json" in seaweedfs["command"]
+
+
+def test_clients_reach_the_api_through_the_buffering_proxy_it_trusts() -> None:
+    proxy, api = compose_service("proxy"), compose_service("api")
+    assert proxy["ports"] == ["8000:8000"] and "ports" not in api  # nothing reaches gunicorn but nginx
+    assert "./deploy/nginx.conf:/etc/nginx/conf.d/default.conf:ro" in proxy["volumes"]
+    assert api["environment"]["TRUSTED_PROXY_COUNT"] == "1"  # rate limits count the client, not the proxy
+    assert (ROOT / "deploy" / "nginx.conf").read_text().count("proxy_pass http://api:8000;") == 1

@@ -1,0 +1,139 @@
+"""The buffering proxy of docker-compose.yml (deploy/nginx.conf, run by Debian's nginx) in front of a running
+stack whose API trusts it (TRUSTED_PROXY_COUNT=1): hamlet posts on slow connections do not use up the API's
+gunicorn workers, an attachment of the largest size passes, and nginx's own refusals are problem+json."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+import requests
+
+from shared.letters.attachments.content import MAX_ATTACHMENT_BYTES
+from tests.api.test_attachments_api import padded_pdf
+from tests.conftest import ROOT, Stack, compose_service, free_port, running_stack, service_missing
+
+pytestmark = pytest.mark.timeout(180)
+SLOW_POSTS = 4  # twice the API's gunicorn workers: without the proxy, none would be left for anyone else
+
+
+@dataclass
+class Proxied:
+    stack: Stack
+    url: str
+
+
+def proxy_config(api_port: int, port: int) -> str:
+    """deploy/nginx.conf as compose mounts it, with the API's and its own address this test's (as compose_args
+    rewrites the API's host and port)."""
+    config = (ROOT / "deploy" / "nginx.conf").read_text()
+    assert "proxy_pass http://api:8000;" in config and "listen 8000;" in config
+    return (config.replace("proxy_pass http://api:8000;", f"proxy_pass http://127.0.0.1:{api_port};")
+            .replace("listen 8000;", f"listen 127.0.0.1:{port};"))
+
+
+@pytest.fixture(scope="module")
+def proxied(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Proxied]:
+    nginx = shutil.which("nginx") or shutil.which("nginx", path="/usr/sbin")  # root's PATH has sbin, others' not
+    if nginx is None:
+        service_missing("nginx is not installed (make test installs Debian's nginx-light when run as root)")
+    assert compose_service("proxy")["volumes"] == ["./deploy/nginx.conf:/etc/nginx/conf.d/default.conf:ro"]
+    home = tmp_path_factory.mktemp("proxied")
+    with running_stack(home / "stack", services=False, extra_env={"TRUSTED_PROXY_COUNT": "1"}) as stack:
+        api_port, port = int(stack.base_url.rsplit(":", 1)[1]), free_port()
+        (home / "default.conf").write_text(proxy_config(api_port, port))
+        temp = home / "nginx-temp"
+        temp.mkdir()
+        # the image's nginx.conf, reduced to what a process of a test's own needs: its paths under home
+        (home / "nginx.conf").write_text(
+            f"daemon off;\nuser root;\nworker_processes 1;\npid {home}/nginx.pid;\nerror_log {home}/nginx.log;\n"
+            "events { worker_connections 256; }\n"
+            f"http {{\n access_log {home}/nginx-access.log;\n client_body_temp_path {temp}/body;\n"
+            f" proxy_temp_path {temp}/proxy;\n fastcgi_temp_path {temp}/fastcgi;\n uwsgi_temp_path {temp}/uwsgi;\n"
+            f" scgi_temp_path {temp}/scgi;\n include {home}/default.conf;\n}}\n")
+        process = subprocess.Popen([nginx, "-c", str(home / "nginx.conf"), "-p", str(home)],
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+        try:
+            url = f"http://127.0.0.1:{port}"
+            for _ in range(100):
+                try:
+                    if requests.get(url + "/healthz", timeout=1).status_code == 200:
+                        break
+                except requests.RequestException:
+                    pass
+                assert process.poll() is None, (home / "nginx.log").read_text()
+                time.sleep(0.1)
+            yield Proxied(stack, url)
+        finally:
+            process.send_signal(signal.SIGQUIT)  # nginx's graceful stop
+            process.wait(timeout=15)
+
+
+def submit(proxied: Proxied, body: dict[str, Any]) -> requests.Response:
+    return requests.post(proxied.url + "/api/v1/letters", json=body, timeout=10,
+                         headers={"Authorization": f"Bearer {proxied.stack.post_token}"})
+
+
+def sktm(proxied: Proxied) -> dict[str, Any]:
+    types = requests.get(proxied.url + "/api/v1/letter-types", timeout=10,
+                         headers={"Authorization": f"Bearer {proxied.stack.post_token}"}).json()
+    return next(t["example"] for t in types if t["code"] == "sktm")
+
+
+def test_posts_on_slow_connections_leave_the_api_free_for_everyone_else(proxied: Proxied) -> None:
+    body = sktm(proxied)
+    raw = json.dumps(body).encode()
+    host, port = proxied.url.removeprefix("http://").split(":")
+    head = (f"POST /api/v1/letters HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {proxied.stack.post_token}\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(raw)}\r\nConnection: close\r\n\r\n").encode()
+    slow = [socket.create_connection((host, int(port)), timeout=30) for _ in range(SLOW_POSTS)]
+    try:
+        for connection in slow:
+            connection.sendall(head + raw[:len(raw) // 2])  # half the body, then the line goes quiet
+        for _ in range(3):  # the neighbours' requests are answered meanwhile (each within its 10 s timeout)
+            assert submit(proxied, body).status_code == 202
+            assert requests.get(proxied.url + "/healthz", timeout=10).status_code == 200
+        answers = []
+        for connection in slow:
+            connection.sendall(raw[len(raw) // 2:])
+            answer = b""
+            while chunk := connection.recv(65536):
+                answer += chunk
+            answers.append(answer)
+    finally:
+        for connection in slow:
+            connection.close()
+    assert [answer.split(b"\r\n", 1)[0] for answer in answers] == [b"HTTP/1.1 202 ACCEPTED"] * SLOW_POSTS
+    ids = {json.loads(answer.partition(b"\r\n\r\n")[2])["id"] for answer in answers}
+    assert len(ids) == SLOW_POSTS  # each slow post's letter, stored whole
+
+
+def test_the_largest_attachment_passes_and_a_larger_body_is_refused_by_the_proxy_as_a_problem(
+        proxied: Proxied) -> None:
+    letter_id = submit(proxied, sktm(proxied)).json()["id"]
+    token = {"Authorization": f"Bearer {proxied.stack.post_token}"}
+    uploaded = requests.post(f"{proxied.url}/api/v1/letters/{letter_id}/attachments", headers=token, timeout=30,
+                             data={"kind": "pengantar_rt"},
+                             files={"file": ("rt.pdf", padded_pdf(MAX_ATTACHMENT_BYTES), "application/pdf")})
+    assert uploaded.status_code == 201, uploaded.text
+    refused = requests.post(f"{proxied.url}/api/v1/letters", headers={**token, "Content-Type": "application/json"},
+                            data=b" " * (5 * 1024 * 1024), timeout=30)
+    assert refused.status_code == 413
+    assert refused.headers["Content-Type"] == "application/problem+json"
+    assert refused.json()["title"] == "Permintaan terlalu besar"
+
+
+def test_an_api_that_does_not_answer_is_a_503_problem_with_retry_after(proxied: Proxied) -> None:
+    proxied.stack.stop("api")
+    answer = requests.get(proxied.url + "/healthz", timeout=10)
+    assert answer.status_code == 503 and answer.headers["Retry-After"] == "5"
+    assert answer.headers["Content-Type"] == "application/problem+json"
+    assert "coba lagi" in answer.json()["detail"]
