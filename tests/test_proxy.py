@@ -1,6 +1,7 @@
 """The buffering proxy of docker-compose.yml (deploy/nginx.conf, run by Debian's nginx) in front of a running
 stack whose API trusts it (TRUSTED_PROXY_COUNT=1): hamlet posts on slow connections do not use up the API's
-gunicorn workers, an attachment of the largest size passes, and nginx's own refusals are problem+json."""
+gunicorn workers, an attachment of the largest size passes, a forged X-Forwarded-For does not escape the rate
+limits, and nginx's own refusals are problem+json."""
 
 from __future__ import annotations
 
@@ -129,6 +130,18 @@ def test_the_largest_attachment_passes_and_a_larger_body_is_refused_by_the_proxy
     assert refused.status_code == 413
     assert refused.headers["Content-Type"] == "application/problem+json"
     assert refused.json()["title"] == "Permintaan terlalu besar"
+
+
+def test_a_forged_forwarded_for_does_not_escape_the_failure_limit(proxied: Proxied) -> None:
+    """nginx appends the address it sees to X-Forwarded-For, and the API trusts only that last one: a client that
+    names another address in each request is still one address that keeps failing. (Passed on as the client sent
+    it, each guess would count for a different address and none would be refused.)"""
+    answers = [requests.get(proxied.url + "/api/v1/letters", timeout=10,
+                            headers={"Authorization": f"Bearer tebakan-{n}", "X-Forwarded-For": f"10.9.{n}.1"})
+               for n in range(21)]  # the embedded stack counts per gunicorn worker: 10 a minute on each of 2
+    assert {answer.status_code for answer in answers} == {401, 429}
+    assert requests.get(proxied.url + "/api/v1/letter-types", timeout=10,  # the post behind it is still served
+                        headers={"Authorization": f"Bearer {proxied.stack.post_token}"}).status_code == 200
 
 
 def test_an_api_that_does_not_answer_is_a_503_problem_with_retry_after(proxied: Proxied) -> None:
