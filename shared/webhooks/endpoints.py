@@ -116,7 +116,7 @@ def endpoint_deliveries(session: Session, client: Client, endpoint_id: uuid.UUID
     endpoint = own_endpoint(session, client, endpoint_id)
     deliveries = list(session.exec(
         select(WebhookDelivery).where(col(WebhookDelivery.endpoint_id) == endpoint.id)
-        .order_by(col(WebhookDelivery.created_at).desc(), col(WebhookDelivery.id)).limit(limit)).all())
+        .order_by(col(WebhookDelivery.created_at).desc(), col(WebhookDelivery.id).desc()).limit(limit)).all())
     attempts = delivery_attempts(session, [delivery.id for delivery in deliveries])
     return [(delivery, attempts[delivery.id]) for delivery in deliveries]
 

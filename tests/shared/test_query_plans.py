@@ -22,9 +22,13 @@ from shared.db import get_engine, session_scope, upgrade_schema
 from shared.letters.workflow.events import letter_events, record_event
 from shared.letters.workflow.lifecycle import list_letters
 from shared.models import Client, Letter
+from shared.webhooks.endpoints import endpoint_deliveries
+from shared.webhooks.models import WebhookDelivery, WebhookEndpoint
 from tests.conftest import create_database, drop_database
 
-VILLAGES, LETTERS = 60, 150  # 150 letters a village: 9,000 letters and 36,000 events in all
+# 150 letters a village: 9,000 letters, 36,000 events and 18,000 webhook deliveries (each village's official has
+# an endpoint that hears two events of each letter)
+VILLAGES, LETTERS = 60, 150
 
 SEASON = f"""
 INSERT INTO village (code, name, district, regency, province, profile, created_at)
@@ -43,6 +47,14 @@ SELECT id, kind, 'worker', at + step, '{{}}', md5(id::text || kind), md5(kind ||
 FROM season, (VALUES ('submitted', interval '0'), ('draft_rendered', interval '1 minute'),
                      ('approved', interval '1 hour'), ('issued', interval '61 minutes')) e(kind, step)
 ORDER BY at + step;
+INSERT INTO webhook_endpoint (id, client_id, village_id, url, events, secret, created_at)
+SELECT gen_random_uuid(), c.id, c.village_id, 'https://hook.example/' || c.id, '[]', 'whsec_x', now()
+FROM client c WHERE c.role = 'official';
+INSERT INTO webhook_delivery (id, endpoint_id, letter_id, event, payload, status, attempts, next_attempt_at,
+                              created_at)
+SELECT gen_random_uuid(), w.id, s.id, kind, '{{}}', 'delivered', 1, s.at + step, s.at + step
+FROM season s JOIN webhook_endpoint w ON w.village_id = s.village_id,
+     (VALUES ('letter.awaiting_approval', interval '1 minute'), ('letter.issued', interval '61 minutes')) e(kind, step);
 ANALYZE;
 """
 
@@ -145,3 +157,15 @@ def test_a_page_of_a_villages_or_a_posts_letters_is_read_newest_first_off_an_ind
         rows = session.exec(select(Letter.created_at, Letter.id).where(Letter.village_id == client.village_id)).all()
     assert_read_off(index[role], first + second)  # the next page starts where the cursor points, in the index
     assert pages == [letter_id for _, letter_id in sorted(rows, reverse=True)][:40]  # newest first, none skipped
+
+
+def test_a_page_of_an_endpoints_deliveries_is_read_newest_first_off_an_index(season: Settings) -> None:
+    with session_scope(season) as session:
+        official, _ = some(session, "official")
+        endpoint = session.exec(select(WebhookEndpoint).where(WebhookEndpoint.client_id == official.id)).one()
+        plans = planned(session, lambda: endpoint_deliveries(session, official, endpoint.id), "webhook_delivery")
+        page = [delivery.id for delivery, _ in endpoint_deliveries(session, official, endpoint.id)]
+        rows = session.exec(select(WebhookDelivery.created_at, WebhookDelivery.id)
+                            .where(WebhookDelivery.endpoint_id == endpoint.id)).all()
+    assert_read_off("ix_webhook_delivery_endpoint_id_created_at", plans)  # 20 rows, not all 300 sorted
+    assert page == [delivery_id for _, delivery_id in sorted(rows, reverse=True)][:20]  # newest first
