@@ -54,4 +54,5 @@ def test_clients_reach_the_api_through_the_buffering_proxy_it_trusts() -> None:
     assert proxy["ports"] == ["8000:8000"] and "ports" not in api  # nothing reaches gunicorn but nginx
     assert "./deploy/nginx.conf:/etc/nginx/conf.d/default.conf:ro" in proxy["volumes"]
     assert api["environment"]["TRUSTED_PROXY_COUNT"] == "1"  # rate limits count the client, not the proxy
+    assert proxy["depends_on"]["api"] == {"condition": "service_healthy", "restart": True}  # its address anew
     assert (ROOT / "deploy" / "nginx.conf").read_text().count("proxy_pass http://api:8000;") == 1
