@@ -11,7 +11,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -249,16 +249,43 @@ def compose_args(name: str, overrides: dict[str, str] | None = None) -> list[str
     return args
 
 
-def _wait_healthy(stack: Stack, timeout: float = 30) -> None:
+def wait_healthy(base_url: str, log: Callable[[], str], timeout: float = 30) -> None:
+    """Poll base_url's /healthz until it answers 200; fail with the tail of log() (the server's) otherwise."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
-            if requests.get(stack.base_url + "/healthz", timeout=1).status_code == 200:
+            if requests.get(base_url + "/healthz", timeout=1).status_code == 200:
                 return
         except requests.RequestException:
             pass
         time.sleep(0.2)
-    raise AssertionError(f"API did not start:\n{stack.log('api')[-3000:]}")
+    raise AssertionError(f"{base_url} did not start:\n{log()[-3000:]}")
+
+
+class TricklingPost:
+    """POST /api/v1/letters over a raw socket, as a hamlet post on a slow line sends it: the headers and half the
+    body now, the rest when finish() is called, whatever the caller does meanwhile."""
+
+    def __init__(self, base_url: str, token: str, body: dict[str, Any]) -> None:
+        self.raw = json.dumps(body).encode()
+        host, port = base_url.removeprefix("http://").split(":")
+        head = (f"POST /api/v1/letters HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {token}\r\n"
+                f"Content-Type: application/json\r\nContent-Length: {len(self.raw)}\r\nConnection: close\r\n\r\n")
+        self.socket = socket.create_connection((host, int(port)), timeout=30)
+        self.socket.sendall(head.encode() + self.raw[:len(self.raw) // 2])
+
+    def finish(self) -> tuple[bytes, bytes]:
+        """Send the rest; the answer's status line and its body, read until the server closes."""
+        self.socket.sendall(self.raw[len(self.raw) // 2:])
+        answer = b""
+        while chunk := self.socket.recv(65536):
+            answer += chunk
+        self.close()
+        status_line, _, rest = answer.partition(b"\r\n")
+        return status_line, rest.partition(b"\r\n\r\n")[2]
+
+    def close(self) -> None:
+        self.socket.close()
 
 
 def start_stack(home: Path, extra_env: dict[str, str]) -> Stack:
@@ -276,7 +303,7 @@ def start_stack(home: Path, extra_env: dict[str, str]) -> Stack:
         stack.start("api", *compose_args("api", {"--host": "127.0.0.1", "--port": str(port)}))
         stack.start("worker", *compose_args("worker"))
         stack.start("sweeper", *compose_args("sweeper"))
-        _wait_healthy(stack)
+        wait_healthy(stack.base_url, lambda: stack.log("api"))
     except BaseException:
         stack.stop_all()
         raise

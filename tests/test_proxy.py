@@ -8,9 +8,7 @@ from __future__ import annotations
 import json
 import shutil
 import signal
-import socket
 import subprocess
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -20,7 +18,16 @@ import requests
 
 from shared.letters.attachments.content import MAX_ATTACHMENT_BYTES
 from tests.api.test_attachments_api import padded_pdf
-from tests.conftest import ROOT, Stack, compose_service, free_port, running_stack, service_missing
+from tests.conftest import (
+    ROOT,
+    Stack,
+    TricklingPost,
+    compose_service,
+    free_port,
+    running_stack,
+    service_missing,
+    wait_healthy,
+)
 
 pytestmark = pytest.mark.timeout(180)
 SLOW_POSTS = 4  # twice the API's gunicorn workers: without the proxy, none would be left for anyone else
@@ -64,14 +71,7 @@ def proxied(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Proxied]:
                                    stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
         try:
             url = f"http://127.0.0.1:{port}"
-            for _ in range(100):
-                try:
-                    if requests.get(url + "/healthz", timeout=1).status_code == 200:
-                        break
-                except requests.RequestException:
-                    pass
-                assert process.poll() is None, (home / "nginx.log").read_text()
-                time.sleep(0.1)
+            wait_healthy(url, lambda: (home / "nginx.log").read_text(errors="replace"))
             yield Proxied(stack, url)
         finally:
             process.send_signal(signal.SIGQUIT)  # nginx's graceful stop
@@ -91,29 +91,17 @@ def sktm(proxied: Proxied) -> dict[str, Any]:
 
 def test_posts_on_slow_connections_leave_the_api_free_for_everyone_else(proxied: Proxied) -> None:
     body = sktm(proxied)
-    raw = json.dumps(body).encode()
-    host, port = proxied.url.removeprefix("http://").split(":")
-    head = (f"POST /api/v1/letters HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {proxied.stack.post_token}\r\n"
-            f"Content-Type: application/json\r\nContent-Length: {len(raw)}\r\nConnection: close\r\n\r\n").encode()
-    slow = [socket.create_connection((host, int(port)), timeout=30) for _ in range(SLOW_POSTS)]
-    try:
-        for connection in slow:
-            connection.sendall(head + raw[:len(raw) // 2])  # half the body, then the line goes quiet
+    slow = [TricklingPost(proxied.url, proxied.stack.post_token, body) for _ in range(SLOW_POSTS)]
+    try:  # each has sent half its body, then its line went quiet
         for _ in range(3):  # the neighbours' requests are answered meanwhile (each within its 10 s timeout)
             assert submit(proxied, body).status_code == 202
             assert requests.get(proxied.url + "/healthz", timeout=10).status_code == 200
-        answers = []
-        for connection in slow:
-            connection.sendall(raw[len(raw) // 2:])
-            answer = b""
-            while chunk := connection.recv(65536):
-                answer += chunk
-            answers.append(answer)
+        answers = [post.finish() for post in slow]
     finally:
-        for connection in slow:
-            connection.close()
-    assert [answer.split(b"\r\n", 1)[0] for answer in answers] == [b"HTTP/1.1 202 ACCEPTED"] * SLOW_POSTS
-    ids = {json.loads(answer.partition(b"\r\n\r\n")[2])["id"] for answer in answers}
+        for post in slow:
+            post.close()
+    assert [status_line for status_line, _ in answers] == [b"HTTP/1.1 202 ACCEPTED"] * SLOW_POSTS
+    ids = {json.loads(answer)["id"] for _, answer in answers}
     assert len(ids) == SLOW_POSTS  # each slow post's letter, stored whole
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import re
-import socket
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,7 +18,7 @@ import pytest
 import redis
 import requests
 
-from tests.conftest import Stack, run_cli
+from tests.conftest import Stack, TricklingPost, run_cli
 from tests.pdftools import pdf_text, pdf_text_flat
 
 NAME = "Nur'aini Siti-Rahmah Ñuñez"
@@ -211,25 +210,19 @@ def test_a_body_that_trickles_in_holds_nothing_in_the_database_and_its_neighbour
     token held the write lock, so it waited 15 s and got 503, and the worker waited too), and on PostgreSQL no
     session sits in an open transaction. When the rest arrives, the slow post's letter is accepted as well."""
     slow_body, other_body = sktm(stack), sktm(stack)
-    raw = json.dumps(slow_body).encode()
-    host, port = stack.base_url.removeprefix("http://").split(":")
-    head = (f"POST /api/v1/letters HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {stack.post_token}\r\n"
-            f"Content-Type: application/json\r\nContent-Length: {len(raw)}\r\nConnection: close\r\n\r\n")
-    with socket.create_connection((host, int(port)), timeout=30) as slow:
-        slow.sendall(head.encode() + raw[:len(raw) // 2])
+    slow = TricklingPost(stack.base_url, stack.post_token, slow_body)
+    try:
         time.sleep(1.5)  # a gunicorn worker has the request and is waiting for the rest of its body
         assert sessions_in_a_transaction(stack) == []
         other = stack.submit(other_body)  # 10 s at most (Stack.request)
         assert other.status_code == 202, other.text
         seen.niks |= niks_in(other_body)
         seen.letter_ids.add(other.json()["id"])
-        slow.sendall(raw[len(raw) // 2:])
-        answer = b""
-        while chunk := slow.recv(65536):
-            answer += chunk
-    status_line, _, rest = answer.partition(b"\r\n")
-    assert status_line.startswith(b"HTTP/1.1 202"), answer[:500]
-    letter = json.loads(rest.partition(b"\r\n\r\n")[2])
+        status_line, body = slow.finish()
+    finally:
+        slow.close()
+    assert status_line.startswith(b"HTTP/1.1 202"), status_line + body[:500]
+    letter = json.loads(body)
     seen.niks |= niks_in(slow_body)
     seen.letter_ids.add(letter["id"])
     assert letter["status"] == "submitted"
