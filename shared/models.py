@@ -162,21 +162,12 @@ class Letter(SQLModel, table=True):
     revoked_at: datetime | None = _timestamp(nullable=True)
     # When the sweeper last sent the letter's task again; it waits a threshold before sending another.
     requeued_at: datetime | None = _timestamp(nullable=True)
-
-
-class AttemptLease(SQLModel, table=True):
-    """A running attempt's claim on its letter: renewed by the attempt's heartbeat, deleted when it ends.
-
-    A lease that runs out while its letter still waits for the step means the attempt's process died
-    (or hangs): the sweeper sends the step again at once instead of waiting for the letter to look idle.
-    """
-
-    __tablename__ = "attempt_lease"
-
-    letter_id: uuid.UUID = Field(foreign_key="letter.id", primary_key=True)
-    attempt: int
-    holder: str = Field(max_length=120)  # host:pid of the process running the attempt, for the logs
-    expires_at: datetime = _timestamp(nullable=False, index=True)
+    # The lease of the attempt at the letter's next step (shared.letters.workflow.leases): the attempt's number,
+    # the process running it, and until when it is live. Taken by the statement that counts the attempt, ended
+    # by any change of status; none while no attempt runs.
+    lease_attempt: int | None = None
+    lease_holder: str | None = Field(default=None, max_length=120)
+    lease_expires_at: datetime | None = _timestamp(nullable=True)
 
 
 class Attachment(SQLModel, table=True):

@@ -16,13 +16,20 @@ from shared.db import get_engine
 @contextmanager
 def statements(settings: Settings, *, transactions: bool = False) -> Iterator[list[str]]:
     """The SQL statements the engine runs inside the block, whitespace collapsed; with transactions, also each
-    transaction's end as "COMMIT" or "ROLLBACK" (each a round trip to the database)."""
+    transaction's end as "COMMIT" or "ROLLBACK" (each a round trip to the database). A statement run in
+    autocommit commits on its own: no end is recorded after it, and none is sent."""
     seen: list[str] = []
 
     def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
         seen.append(" ".join(statement.split()))
 
-    ends = {"commit": lambda _conn: seen.append("COMMIT"), "rollback": lambda _conn: seen.append("ROLLBACK")}
+    def ended(end: str) -> Any:
+        def listener(conn: Any) -> None:
+            if conn.get_execution_options().get("isolation_level") != "AUTOCOMMIT":
+                seen.append(end)
+        return listener
+
+    ends = {"commit": ended("COMMIT"), "rollback": ended("ROLLBACK")}
     engine = get_engine(settings)
     event.listen(engine, "before_cursor_execute", record)
     for name, listener in ends.items() if transactions else ():

@@ -70,7 +70,7 @@ def issue_letter(self, letter_id: str) -> bool:
     """Number, render, sign and store the approved letter."""
     settings = worker_settings()
     done = attempts.run_attempt(settings=settings, letter_id=uuid.UUID(letter_id), source=LetterStatus.APPROVED,
-                                step=issuing.issue_letter, transient=TRANSIENT_ERRORS)
+                                step=issuing.issue_letter, transient=TRANSIENT_ERRORS, with_letter=True)
     log.info("issue_letter %s: %s", letter_id, _outcome(done, "issued"))
     return bool(done)
 

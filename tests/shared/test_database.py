@@ -9,6 +9,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -23,7 +24,7 @@ from shared.config import Settings
 from shared.db import alembic_config, get_engine, get_existing, make_engine, saved_id, session_scope, upgrade_schema
 from shared.letters.workflow.events import chain_problem, letter_events, record_event
 from shared.letters.workflow.numbering import format_number, next_sequence
-from shared.models import Letter, LetterEvent, Role, Village, VillageEmblem
+from shared.models import Letter, LetterEvent, Role, Village, VillageEmblem, as_utc
 from shared.villages import village_emblem
 
 
@@ -265,4 +266,54 @@ def test_an_emblem_kept_in_a_profile_moves_beside_its_village_and_back(request: 
         assert [(e.digest, e.image) for e in session.exec(select(VillageEmblem))] == [(digest, emblem)]
     migrate(command.downgrade, "0009")
     assert profiles() == {"Ds.Lg": old_profile, "Ds.No": {"signers": old_profile["signers"]}}
+    get_engine(settings).dispose()
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_a_live_lease_moves_onto_its_letters_row_and_back(request: pytest.FixtureRequest, tmp_path,
+                                                         backend: str) -> None:
+    """Migration 0013 moves the leases of letters still waiting for a step from attempt_lease into the letter row
+    (a lease left on a letter that moved on had ended); its downgrade puts them back."""
+    from alembic import command
+
+    url = request.getfixturevalue("postgres_url") if backend == "postgresql" else f"sqlite:///{tmp_path}/db.sqlite"
+    settings = Settings(suratdesa_home=tmp_path, database_url=url)
+
+    def migrate(step: Callable[..., None], revision: str) -> None:
+        config = alembic_config(url)
+        with get_engine(settings).begin() as connection:
+            config.attributes["connection"] = connection
+            step(config, revision)
+
+    def rows(query: str) -> list[tuple[Any, ...]]:
+        with get_engine(settings).connect() as connection:
+            return [tuple(row) for row in connection.execute(text(query)).all()]
+
+    migrate(command.upgrade, "0012")
+    with session_scope(settings) as session:
+        village = create_village(session, code="Ds.Uji", name="Uji", district="Caringin", regency="Sukabumi")
+        client = create_client(session, name="pos-1", role=Role.POST, village=village)[0]
+        ids = {"village": saved_id(village), "client": saved_id(client)}
+    expires = "2026-12-07 10:00:00+00:00"
+    with get_engine(settings).begin() as connection:
+        for letter_id, status in (("00000000-0000-0000-0000-00000000000a", "approved"),
+                                  ("00000000-0000-0000-0000-00000000000b", "issued")):
+            connection.execute(text(
+                "INSERT INTO letter (id, village_id, client_id, type, status, applicant, fields, attempts,"
+                " created_at, updated_at) VALUES (:id, :village, :client, 'sktm', :status, '{}', '{}', 2,"
+                " CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"), {"id": letter_id if backend == "postgresql"
+                                                             else letter_id.replace("-", ""), "status": status, **ids})
+            connection.execute(text("INSERT INTO attempt_lease (letter_id, attempt, holder, expires_at)"
+                                    " VALUES (:id, 2, 'host:41', :expires)"),
+                               {"id": letter_id if backend == "postgresql" else letter_id.replace("-", ""),
+                                "expires": expires})
+    migrate(command.upgrade, "head")
+    with session_scope(settings) as session:
+        leases = {letter.status: (letter.lease_attempt, letter.lease_holder, as_utc(letter.lease_expires_at))
+                  for letter in session.exec(select(Letter))}
+    moment = datetime(2026, 12, 7, 10, tzinfo=UTC)
+    assert leases == {"approved": (2, "host:41", moment), "issued": (None, None, None)}
+    migrate(command.downgrade, "0012")
+    assert [(attempt, holder) for attempt, holder in rows("SELECT attempt, holder FROM attempt_lease")] == [
+        (2, "host:41")]
     get_engine(settings).dispose()

@@ -27,7 +27,7 @@ from sqlmodel import col, select
 
 from shared.db import get_engine, session_scope
 from shared.letters.signing.keys import ensure_dev_ca, ensure_village_key, village_folder
-from shared.models import AttemptLease, Letter, LetterCounter, LetterEvent, as_utc
+from shared.models import Letter, LetterCounter, LetterEvent, as_utc
 from shared.storage import LetterFiles
 from tests.conftest import Stack, run_cli, running_stack
 from tests.pdftools import pdfsig, qr_codes
@@ -116,11 +116,6 @@ def events(stack: Stack, letter_id: str) -> list[tuple[int | None, str, str]]:
         return [(event.id, event.type, event.hash) for event in found]
 
 
-def lease(stack: Stack, letter_id: str) -> AttemptLease | None:
-    with session_scope(stack.settings()) as session:
-        return session.get(AttemptLease, uuid.UUID(letter_id))
-
-
 def worker_logs(stack: Stack) -> str:
     return stack.log("worker-a") + stack.log("worker-b")
 
@@ -129,9 +124,9 @@ def claimed_in_step_two(stack: Stack, letter_id: str, timeout: float = 30) -> tu
     """Wait until the letter has its number while still `approved`; the letter and the pid running its attempt."""
     deadline = time.monotonic() + timeout
     while True:
-        letter, held = row(stack, letter_id), lease(stack, letter_id)
-        if letter.status == "approved" and letter.number is not None and held is not None:
-            return letter, int(held.holder.rsplit(":", 1)[1])
+        letter = row(stack, letter_id)
+        if letter.status == "approved" and letter.number is not None and letter.lease_holder is not None:
+            return letter, int(letter.lease_holder.rsplit(":", 1)[1])
         assert time.monotonic() < deadline, (letter.status, letter.number, worker_logs(stack)[-3000:])
         time.sleep(0.05)
 

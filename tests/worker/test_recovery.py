@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from shared.db import get_engine, session_scope
-from shared.models import AttemptLease, Letter, as_utc, utcnow
+from shared.models import Letter, as_utc, utcnow
 from tests.conftest import Stack, compose_args, running_stack
 from tests.worker.batch import (
     approve_all,
@@ -82,8 +82,9 @@ def test_letters_of_sigkilled_workers_are_picked_up_within_15_s_of_a_new_worker(
 
 def lease_expiry(stack: Stack, letter_id: str) -> datetime | None:
     with session_scope(stack.settings()) as session:
-        lease = session.get(AttemptLease, uuid.UUID(letter_id))
-        return as_utc(lease.expires_at) if lease else None
+        letter = session.get(Letter, uuid.UUID(letter_id))
+        assert letter is not None
+        return as_utc(letter.lease_expires_at)
 
 
 def test_a_busy_workers_letter_is_not_sent_again_while_its_step_runs(deployed: Stack) -> None:

@@ -2,11 +2,11 @@
 
 An attempt is counted (and committed) before the step runs, so one that never reports back, because its
 worker was killed or hit the hard time limit, counts too: a letter cannot loop through redeliveries for ever.
-In the same commit the attempt takes its letter's lease, which it renews while the step runs
-(shared.letters.workflow.leases): a lease left to run out tells the sweeper the attempt was abandoned. The step
-ends the lease in the commit that moves its letter on, so a step costs no transaction of its own to release it.
-Errors the caller names transient (database or broker away) propagate, for it to retry later; any other error is
-kept on the letter as `last_error`, and at `letter_max_attempts` the letter moves to `failed`.
+The statement that counts the attempt also gives it its letter's lease, which it renews while the step runs
+(shared.letters.workflow.leases): a lease left to run out tells the sweeper the attempt was abandoned. The step's
+status change ends the lease in the commit that moves its letter on, so a step costs no statement of its own to
+release it. Errors the caller names transient (database or broker away) propagate, for it to retry later; any
+other error is kept on the letter as `last_error`, and at `letter_max_attempts` the letter moves to `failed`.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable
+from functools import cache
 from typing import Any
 
 from sqlalchemy import bindparam
@@ -23,7 +24,7 @@ from shared.config import Settings
 from shared.db import from_row, session_scope, table
 from shared.letters.intake.nik import hide_niks
 from shared.letters.workflow.events import record_event
-from shared.letters.workflow.leases import ATTEMPT, LEASE_ENDED, lease_kept, live_lease, take_lease
+from shared.letters.workflow.leases import ATTEMPT, LEASE_ENDED, lease_holder, lease_kept, lease_until, no_live_lease
 from shared.letters.workflow.states import Status, transition
 from shared.models import Letter, Village, utcnow
 
@@ -67,32 +68,43 @@ def begin_attempt_reading(session: Session, letter_id: uuid.UUID, source: Status
 LETTERS, VILLAGES = table(Letter), table(Village)
 
 
-def _count_statements() -> tuple[Any, Any]:
-    # Built once, with bound parameters: building the statement and its cache key anew took more CPU than running
-    # it. Core, not ORM, DML (a third of the cost again). SQLite's RETURNING names only the updated table's columns
-    # (not even UPDATE ... FROM's other table's), so the village comes as one scalar subquery per column: each a
-    # primary-key lookup, in the statement's own snapshot.
+@cache
+def _count_statement(*, leased: bool, reading: bool) -> Any:
+    # Built once per variant, with bound parameters: building the statement and its cache key anew took more CPU
+    # than running it. Core, not ORM, DML (a third of the cost again). The lease is in the letter's row (see
+    # leases), so one statement counts the attempt and gives it the lease, and the lease test is of the row the
+    # statement updates: an attempt that waited for another's count sees the lease that count gave.
+    # SQLite's RETURNING names only the updated table's columns (not even UPDATE ... FROM's other table's), so the
+    # village comes as one scalar subquery per column: each a primary-key lookup, in the statement's own snapshot.
     letter_id = bindparam("letter_id", type_=LETTERS.c.id.type)
     now = bindparam("now", type_=LETTERS.c.updated_at.type)
+    values: dict[str, Any] = {"attempts": LETTERS.c.attempts + 1, "updated_at": now}
+    if leased:
+        values.update(lease_attempt=LETTERS.c.attempts + 1, lease_holder=bindparam("holder"),
+                      lease_expires_at=bindparam("expires_at", type_=LETTERS.c.lease_expires_at.type))
     count = (update(LETTERS).where(LETTERS.c.id == letter_id, LETTERS.c.status == bindparam("source"),
-                                   ~live_lease(letter_id, now))
-             .values(attempts=LETTERS.c.attempts + 1, updated_at=now))
+                                   no_live_lease(LETTERS.c.lease_expires_at, now))
+             .values(values))
+    if not reading:
+        return count.returning(LETTERS.c.attempts)
     village = tuple(select(column).where(VILLAGES.c.id == LETTERS.c.village_id).scalar_subquery()
                     for column in VILLAGES.columns)
-    return count.returning(LETTERS.c.attempts), count.returning(LETTERS.c.attempts, *LETTERS.columns, *village)
-
-
-COUNT_ATTEMPT, COUNT_ATTEMPT_READING = _count_statements()
+    return count.returning(LETTERS.c.attempts, *LETTERS.columns, *village)
 
 
 def _count_attempt(session: Session, letter_id: uuid.UUID, source: Status, leased_by: Settings | None, *,
                    reading: bool = False) -> tuple[Any, ...] | None:
     # the row's first column is the attempt's number, then (reading) the letter's columns and the village's
     now = utcnow()
-    statement = COUNT_ATTEMPT_READING if reading else COUNT_ATTEMPT
-    counted = session.execute(statement, {"letter_id": letter_id, "source": source.value, "now": now}).one_or_none()
-    if counted is not None and leased_by is not None:
-        take_lease(session, leased_by, letter_id, int(counted[0]))
+    params: dict[str, Any] = {"letter_id": letter_id, "source": source.value, "now": now}
+    if leased_by is not None:
+        params.update(holder=lease_holder(), expires_at=lease_until(leased_by, now))
+    if session.get_bind().dialect.name == "postgresql":
+        # One statement, committed on its own: no BEGIN and COMMIT of their own, two round trips fewer. (SQLite
+        # keeps its transaction: SQLAlchemy's reset of a connection after autocommit would undo shared.db's.)
+        session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+    statement = _count_statement(leased=leased_by is not None, reading=reading)
+    counted = session.execute(statement, params).one_or_none()
     session.commit()
     return None if counted is None else tuple(counted)
 
@@ -140,8 +152,8 @@ def run_attempt(*, settings: Settings, letter_id: uuid.UUID, source: Status, ste
     (leases.end_lease_in); a step that does not is followed by a release of its own.
 
     with_letter: the count returns the letter and its village, and the step is given them as found= instead of
-    reading them again in a transaction of its own; for a step that reads them without a lock (the draft step; the
-    issue step's read is its claim's lock).
+    reading them again in a transaction of its own; for a step that reads them without a lock (both steps do: the
+    issue step's claim is a compare-and-set).
 
     A transient error propagates for the caller to retry later, with no error kept on the letter; the attempt
     it interrupted stays counted (a database that is down before the attempt begins counts none).
@@ -152,7 +164,7 @@ def run_attempt(*, settings: Settings, letter_id: uuid.UUID, source: Status, ste
     attempt, given = _begin(settings, letter_id, source, with_letter)
     if attempt is None:
         return False
-    with lease_kept(settings, letter_id, attempt) as lease:
+    with lease_kept(settings, letter_id, attempt, source.value) as lease:
         with session_scope(settings) as session:
             if _over_the_limit(session, settings, letter_id, source, attempt):
                 return None

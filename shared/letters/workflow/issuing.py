@@ -69,12 +69,14 @@ class Claim:
     letter_type: LetterType
 
 
-def issue_letter(*, session: Session, settings: Settings, letter_id: uuid.UUID, now: datetime | None = None) -> bool:
+def issue_letter(*, session: Session, settings: Settings, letter_id: uuid.UUID, now: datetime | None = None,
+                 found: tuple[Letter, Village] | None = None) -> bool:
     """Claim, then render, sign and store, then mark issued an approved letter; False if not `approved`. Repeatable.
 
     The letter is dated, and numbered in the year of, the village's today at its claim (now, unless given).
+    found: the letter and its village as the attempt's count read them (run_attempt's with_letter), else read here.
     """
-    claim = claim_letter(session, settings, letter_id, now=now)
+    claim = claim_letter(session, settings, letter_id, now=now, found=found)
     if claim is None:
         return False
     session.close()  # nothing is held while the letter is rendered and signed
@@ -82,11 +84,12 @@ def issue_letter(*, session: Session, settings: Settings, letter_id: uuid.UUID, 
     return mark_issued(session, claim.letter, pdf=pdf, signer=signer, now=now)
 
 
-def claim_letter(session: Session, settings: Settings, letter_id: uuid.UUID, *,
-                 now: datetime | None = None) -> Claim | None:
-    """Step (1): the approved letter with its number and token, taken now and committed unless it had them."""
-    # the lock (PostgreSQL; SQLite's writer holds the database) makes a second claimer wait, then see the number
-    found = letter_and_village(session, letter_id, lock=True)
+def claim_letter(session: Session, settings: Settings, letter_id: uuid.UUID, *, now: datetime | None = None,
+                 found: tuple[Letter, Village] | None = None) -> Claim | None:
+    """Step (1): the approved letter with its number and token, taken now and committed unless it had them.
+
+    found: the letter and its village as read just before (the attempt's count), else read here."""
+    found = found or letter_and_village(session, letter_id)
     if found is None or found[0].status != Status.APPROVED:
         session.rollback()
         return None
@@ -104,7 +107,14 @@ def claim_letter(session: Session, settings: Settings, letter_id: uuid.UUID, *,
     taken = {"number": numbered.number, "number_scope": numbered.scope, "number_seq": numbered.seq,
              "number_year": today.year, "verification_token": secrets.token_urlsafe(32),
              "numbered_at": as_utc(now) or utcnow()}  # after the counter: a claimer that waited for it is later
-    session.execute(NUMBER_LETTER, {"letter_id": letter.id, **{f"new_{name}": value for name, value in taken.items()}})
+    # A compare-and-set, which takes the letter's row lock only now, after any wait for the counter's: the attempt's
+    # heartbeat renews its lease on that row, and must not wait behind this transaction's wait for another's.
+    numbering = {"letter_id": letter.id, **{f"new_{name}": value for name, value in taken.items()}}
+    if session.execute(NUMBER_LETTER, numbering).rowcount != 1:  # type: ignore[attr-defined]
+        # another attempt numbered it first (it waited for our lock, or we for its), or it moved on: the counter
+        # goes back with the rollback, and the letter is read afresh, with the number that stands
+        session.rollback()
+        return claim_letter(session, settings, letter_id, now=now)
     for name, value in taken.items():  # the claim's copy, as committed (no unit of work: a Core UPDATE)
         set_committed_value(letter, name, value)
     session.commit()  # the counter row is locked for this transaction only
@@ -116,7 +126,8 @@ def _number_letter() -> Update:
     # Built once, with bound parameters (a SET column's own name is reserved for the parameter SQLAlchemy makes)
     letters = table(Letter)
     taken = ("number", "number_scope", "number_seq", "number_year", "verification_token", "numbered_at")
-    return (update(letters).where(letters.c.id == bindparam("letter_id", type_=letters.c.id.type))
+    return (update(letters).where(letters.c.id == bindparam("letter_id", type_=letters.c.id.type),
+                                  letters.c.status == Status.APPROVED.value, letters.c.number.is_(None))
             .values({name: bindparam(f"new_{name}", type_=letters.c[name].type) for name in taken}))
 
 
@@ -157,7 +168,7 @@ def mark_issued(session: Session, letter: Letter, *, pdf: bytes, signer: dict[st
         return False
     record_event(session, letter_id=letter.id, type="issued", actor="worker",
                  detail={"number": letter.number, "sha256": digest}, letter=letter)
-    end_lease_in(session, letter.id)  # the attempt ends with this commit
+    end_lease_in(session)  # the attempt ends with this commit
     session.commit()
     log.info("letter %s issued as number %s", letter.id, letter.number)
     return True

@@ -1,16 +1,18 @@
 """Leases: a running attempt says "I am alive" by renewing a lease on its letter; one left to run out was abandoned.
 
-An attempt takes its letter's lease in the transaction that counts it (shared.letters.workflow.attempts); a
-heartbeat thread renews it every quarter of `attempt_lease` seconds while the step runs, and it is deleted when
-the attempt ends: by the step's last commit, the one that moves the letter on (end_lease_in), or else afterwards.
+An attempt takes its letter's lease with the statement that counts it (shared.letters.workflow.attempts); a
+heartbeat thread renews it every quarter of `attempt_lease` seconds while the step runs, and it ends with the
+attempt: by the step's last commit, whose status change ends any lease (end_lease_in), or else afterwards.
 A worker killed mid-step leaves a lease nobody renews: once it has run out, the sweeper sends the letter's step
 again at once, instead of waiting for the letter to look idle. A live worker keeps renewing however long its step
 takes, so its letter is not sent again. A process that hangs (SIGSTOP, a frozen machine) stops renewing too; its
 letter may then run elsewhere while the hung attempt still exists, which is safe: every step is a compare-and-set,
 so whichever finishes second finds nothing to do.
 
-The lease lives in a table of its own, not on the letter row: a heartbeat must not wait behind the letter's row
-lock, which a step's short transactions take.
+The lease is three columns of the letter row. A heartbeat may so wait behind the row's lock, but only for one of
+a step's short transactions: none holds it through slow work, and PostgreSQL ends one left open by a frozen
+process (shared.db). In exchange the count and the lease are one statement, which commits on its own, and the
+step's status change ends the lease: four statements a letter fewer than a table of leases cost.
 """
 
 from __future__ import annotations
@@ -24,21 +26,20 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import cache
 from typing import Any
 
-from sqlalchemy import bindparam
+from sqlalchemy import bindparam, or_
 from sqlalchemy.exc import SQLAlchemyError
-from sqlmodel import Session, col, delete, exists, select, update
+from sqlmodel import Session, col, select, update
 
 from shared.config import Settings
-from shared.db import dialect_insert_in, session_scope, table
-from shared.models import AttemptLease, Letter, utcnow
+from shared.db import session_scope, table
+from shared.models import Letter, utcnow
 
 log = logging.getLogger(__name__)
 
 # Keys of Session.info on the session a step runs in: the attempt it runs for (set by run_attempt), and whether
-# the step deleted that attempt's lease in a transaction it was about to commit.
+# the step ended that attempt's lease in a transaction it was about to commit.
 ATTEMPT = "suratdesa.attempt"
 LEASE_ENDED = "suratdesa.lease_ended"
 
@@ -48,67 +49,60 @@ def lease_holder() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def take_lease(session: Session, settings: Settings, letter_id: uuid.UUID, attempt: int) -> None:
-    """Give the letter's lease to this attempt, replacing an earlier attempt's in place; the caller commits."""
-    lease = {"letter_id": letter_id, "attempt": attempt, "holder": lease_holder(),
-             "expires_at": utcnow() + timedelta(seconds=settings.attempt_lease)}
-    session.execute(_lease_upsert(session.get_bind().dialect.name), lease)
+def lease_until(settings: Settings, now: datetime) -> datetime:
+    """When a lease taken or renewed now runs out."""
+    return now + timedelta(seconds=settings.attempt_lease)
 
 
-@cache
-def _lease_upsert(dialect: str) -> Any:
-    # Built once per database dialect, its values the execution's parameters: building an upsert and its cache key
-    # anew cost more CPU than running it.
-    upsert = dialect_insert_in(dialect, table(AttemptLease))
-    renewed = {name: upsert.excluded[name] for name in ("attempt", "holder", "expires_at")}
-    return upsert.on_conflict_do_update(index_elements=["letter_id"], set_=renewed)
+NO_LEASE = {"lease_attempt": None, "lease_holder": None, "lease_expires_at": None}
 
 
-def renew_lease(settings: Settings, letter_id: uuid.UUID, attempt: int) -> bool:
+def renew_lease(settings: Settings, letter_id: uuid.UUID, attempt: int, source: str) -> bool:
     """Push the attempt's lease attempt_lease seconds on; False when the attempt no longer holds it."""
     with session_scope(settings) as session:
-        result = session.exec(update(AttemptLease)
-                              .where(col(AttemptLease.letter_id) == letter_id, col(AttemptLease.attempt) == attempt)
-                              .values(expires_at=utcnow() + timedelta(seconds=settings.attempt_lease)))
+        result = session.execute(RENEW_LEASE, {"letter_id": letter_id, "attempt": attempt, "source": source,
+                                               "expires_at": lease_until(settings, utcnow())})
         session.commit()
-    return bool(result.rowcount == 1)
+    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
 
-def release_lease(settings: Settings, letter_id: uuid.UUID, attempt: int) -> None:
-    """Delete the attempt's lease: it has ended (a database away now leaves it to run out instead)."""
+def release_lease(settings: Settings, letter_id: uuid.UUID, attempt: int, source: str) -> None:
+    """End the attempt's lease: the attempt has ended (a database away now leaves the lease to run out instead)."""
     try:
         with session_scope(settings) as session:
-            _delete_lease(session, letter_id, attempt)
+            session.execute(RELEASE_LEASE, {"letter_id": letter_id, "attempt": attempt, "source": source})
             session.commit()
     except SQLAlchemyError as exc:
         log.warning("letter %s: lease of attempt %d not released, it will run out: %s", letter_id, attempt, exc)
 
 
-def end_lease_in(session: Session, letter_id: uuid.UUID) -> None:
-    """Delete the lease of the attempt the session's step runs for, in the transaction the caller commits next.
-
-    A step calls this just before the commit that moves its letter on, so the attempt ends with the step's own
-    transaction instead of one more. Nothing for a session that runs no attempt (a step called directly)."""
-    attempt = session.info.get(ATTEMPT)
-    if attempt is None:
-        return
-    _delete_lease(session, letter_id, attempt)
-    session.info[LEASE_ENDED] = True
+def end_lease_in(session: Session) -> None:
+    """Say that the step's next commit ends its attempt's lease: the step calls this beside the status change it is
+    about to commit (shared.letters.workflow.states.transition ends any lease), so the attempt ends with the step's
+    own transaction instead of one more. Nothing for a session that runs no attempt (a step called directly)."""
+    if session.info.get(ATTEMPT) is not None:
+        session.info[LEASE_ENDED] = True
 
 
-def _delete_lease(session: Session, letter_id: uuid.UUID, attempt: int) -> None:
-    session.execute(DELETE_LEASE, {"letter_id": letter_id, "attempt": attempt})
+def _lease_statements() -> tuple[Any, Any]:
+    # Core statements built once, with bound parameters. An attempt's lease is named by its number and the status
+    # its step starts from: attempt numbers start again at each status, and a late heartbeat of the draft step
+    # must not renew (nor its release end) the issue step's lease.
+    letters = table(Letter)
+    held = (letters.c.id == bindparam("letter_id", type_=letters.c.id.type),
+            letters.c.lease_attempt == bindparam("attempt"), letters.c.status == bindparam("source"))
+    renew = update(letters).where(*held, letters.c.lease_expires_at.is_not(None)).values(
+        lease_expires_at=bindparam("expires_at", type_=letters.c.lease_expires_at.type))
+    return renew, update(letters).where(*held).values(NO_LEASE)
 
 
-# a Core statement (no session holds a lease it deletes as an object), built once with bound parameters
-DELETE_LEASE = delete(table(AttemptLease)).where(table(AttemptLease).c.letter_id == bindparam("letter_id"),
-                                                 table(AttemptLease).c.attempt == bindparam("attempt"))
+RENEW_LEASE, RELEASE_LEASE = _lease_statements()
 
 
-def _heartbeat(settings: Settings, letter_id: uuid.UUID, attempt: int, stop: threading.Event) -> None:
+def _heartbeat(settings: Settings, letter_id: uuid.UUID, attempt: int, source: str, stop: threading.Event) -> None:
     while not stop.wait(settings.attempt_lease / 4):
         try:
-            if not renew_lease(settings, letter_id, attempt):
+            if not renew_lease(settings, letter_id, attempt, source):
                 return  # a later attempt holds the letter now
         except SQLAlchemyError as exc:  # the next beat tries again; the lease has three more in hand
             log.warning("letter %s: lease of attempt %d not renewed: %s", letter_id, attempt, exc)
@@ -116,17 +110,17 @@ def _heartbeat(settings: Settings, letter_id: uuid.UUID, attempt: int, stop: thr
 
 @dataclass
 class HeldLease:
-    """An attempt's lease while its step runs; ended: the step's commit deleted it already."""
+    """An attempt's lease while its step runs; ended: the step's commit ended it already."""
 
     ended: bool = False
 
 
 @contextmanager
-def lease_kept(settings: Settings, letter_id: uuid.UUID, attempt: int) -> Iterator[HeldLease]:
+def lease_kept(settings: Settings, letter_id: uuid.UUID, attempt: int, source: str) -> Iterator[HeldLease]:
     """Renew the attempt's lease from a background thread while the block runs, then release it unless the block
     says the step's commit ended it."""
     stop, held = threading.Event(), HeldLease()
-    beat = threading.Thread(target=_heartbeat, args=(settings, letter_id, attempt, stop), daemon=True,
+    beat = threading.Thread(target=_heartbeat, args=(settings, letter_id, attempt, source, stop), daemon=True,
                             name=f"lease-{letter_id}")
     beat.start()
     try:
@@ -135,43 +129,30 @@ def lease_kept(settings: Settings, letter_id: uuid.UUID, attempt: int) -> Iterat
         stop.set()
         beat.join(timeout=1)  # a beat stuck on the database must not hold the attempt up
         if not held.ended:
-            release_lease(settings, letter_id, attempt)
+            release_lease(settings, letter_id, attempt, source)
 
 
 def has_lease() -> Any:
     """A WHERE clause for letters: some attempt holds a lease on it, live or run out."""
-    return exists().where(col(AttemptLease.letter_id) == col(Letter.id))
+    return col(Letter.lease_expires_at).is_not(None)
 
 
-def live_lease(letter_id: Any, now: Any) -> Any:
-    """A WHERE clause: some attempt holds a lease on the letter that has not run out at now (values or bound
-    parameters; a Core clause, which leaves a Core statement Core)."""
-    leases = table(AttemptLease)
-    return exists().where(leases.c.letter_id == letter_id, leases.c.expires_at > now)
+def no_live_lease(expires_at: Any, now: Any) -> Any:
+    """A WHERE clause: the lease column expires_at (a Core or ORM column) holds no lease live at now (a value or a
+    bound parameter): none at all, or one that has run out."""
+    return or_(expires_at.is_(None), expires_at <= now)
 
 
-def abandoned_attempts(session: Session, statuses: list[str], now: datetime,
-                       limit: int) -> list[tuple[Letter, AttemptLease]]:
-    """Letters in statuses whose attempt's lease ran out before now, with that lease; the longest abandoned first."""
-    query = (select(Letter, AttemptLease).join(AttemptLease, col(AttemptLease.letter_id) == col(Letter.id))
-             .where(col(Letter.status).in_(statuses), col(AttemptLease.expires_at) < now)
-             .order_by(col(AttemptLease.expires_at)).limit(limit))
-    return [(letter, lease) for letter, lease in session.exec(query).all()]
+def abandoned_attempts(session: Session, statuses: list[str], now: datetime, limit: int) -> list[Letter]:
+    """Letters in statuses whose attempt's lease ran out before now; the longest abandoned first."""
+    query = (select(Letter).where(col(Letter.status).in_(statuses), col(Letter.lease_expires_at) < now)
+             .order_by(col(Letter.lease_expires_at)).limit(limit))
+    return list(session.exec(query).all())
 
 
-def end_abandoned_lease(session: Session, letter_id: uuid.UUID, attempt: int, now: datetime) -> None:
-    """Delete a lease that ran out, unless a new attempt took it meanwhile; the caller commits."""
-    # the session holds the lease as read, with SQLite's naive time: compare in the database only
-    session.exec(delete(AttemptLease).where(col(AttemptLease.letter_id) == letter_id,
-                                            col(AttemptLease.attempt) == attempt,
-                                            col(AttemptLease.expires_at) < now)
-                 .execution_options(synchronize_session=False))
-
-
-def purge_stale_leases(session: Session, statuses: list[str], now: datetime) -> int:
-    """Delete run-out leases of letters no longer in statuses (a worker killed right after its step committed)."""
-    waiting = select(Letter.id).where(col(Letter.status).in_(statuses))
-    result = session.exec(delete(AttemptLease).where(col(AttemptLease.expires_at) < now,
-                                                     col(AttemptLease.letter_id).not_in(waiting)))
-    session.commit()
-    return int(result.rowcount)
+def end_abandoned_lease(session: Session, letter_id: uuid.UUID, attempt: int | None, now: datetime) -> None:
+    """End a lease that ran out, unless a new attempt took it meanwhile; the caller commits."""
+    # the session holds the letter as read, with SQLite's naive time: compare in the database only
+    session.exec(update(Letter).where(col(Letter.id) == letter_id, col(Letter.lease_attempt) == attempt,
+                                      col(Letter.lease_expires_at) < now)
+                 .values(NO_LEASE).execution_options(synchronize_session=False))

@@ -111,21 +111,16 @@ def list_letters(*, session: Session, client: Client, status: str | None = None,
     return letters[:limit], (_encode_cursor(letters[limit - 1]) if more else None)
 
 
-def letter_and_village(session: Session, letter_id: uuid.UUID, *,
-                       lock: bool = False) -> tuple[Letter, Village] | None:
-    """The letter and its village, read in one statement; None if there is no such letter.
-
-    lock: the letter's row (not the village's) is locked FOR UPDATE on PostgreSQL and read afresh."""
-    row = session.execute(LOCKED_LETTER_AND_VILLAGE if lock else LETTER_AND_VILLAGE, {"letter_id": letter_id}).first()
+def letter_and_village(session: Session, letter_id: uuid.UUID) -> tuple[Letter, Village] | None:
+    """The letter and its village, read in one statement; None if there is no such letter."""
+    row = session.execute(LETTER_AND_VILLAGE, {"letter_id": letter_id}).first()
     return None if row is None else (row[0], row[1])
 
 
 # Built once, with a bound parameter: building the query and its cache key anew cost a sixth of the issue step's
-# claim (the claim reads it locked).
+# claim.
 LETTER_AND_VILLAGE = (select(Letter, Village).join(Village)
                       .where(col(Letter.id) == bindparam("letter_id", type_=table(Letter).c.id.type)))
-LOCKED_LETTER_AND_VILLAGE = (LETTER_AND_VILLAGE.with_for_update(of=Letter)
-                             .execution_options(populate_existing=True))
 
 
 def render_draft(*, session: Session, settings: Settings, letter_id: uuid.UUID, now: datetime | None = None,
@@ -154,7 +149,7 @@ def render_draft(*, session: Session, settings: Settings, letter_id: uuid.UUID, 
         transition(session, letter.id, source=Status.AWAITING_APPROVAL, target=Status.APPROVED)
         record_event(session, letter_id=letter.id, type="approved", actor="system", detail={"automatic": True})
         left = Status.APPROVED
-    end_lease_in(session, letter.id)  # the attempt ends with this commit
+    end_lease_in(session)  # the attempt ends with this commit
     session.commit()
     return left
 

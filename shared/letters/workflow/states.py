@@ -18,6 +18,7 @@ from sqlmodel import Session, update
 
 from shared.db import table
 from shared.errors import Forbidden
+from shared.letters.workflow.leases import NO_LEASE
 from shared.models import Client, Letter, LetterEvent, LetterStatus, Role, utcnow
 
 Status = LetterStatus
@@ -64,9 +65,11 @@ def transition(session: Session, letter_id: uuid.UUID, *, source: Status, target
                **values: Any) -> bool:
     """Move a letter from source to target only if it is still in source (one winner under races).
 
-    A new status starts with no attempts and no error, unless values say otherwise.
+    A new status starts with no attempts, no error and no attempt's lease (a lease is an attempt's at the step from
+    the status it leaves), unless values say otherwise.
     """
-    values = {"status": target.value, "updated_at": utcnow(), "attempts": 0, "last_error": None, **values}
+    values = {"status": target.value, "updated_at": utcnow(), "attempts": 0, "last_error": None, **NO_LEASE,
+              **values}
     params = {"letter_id": letter_id, "source": source.value, **{f"new_{name}": new for name, new in values.items()}}
     if session.execute(_core_transition(tuple(values)), params).rowcount != 1:  # type: ignore[attr-defined]
         return False

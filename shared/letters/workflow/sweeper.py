@@ -26,7 +26,7 @@ from shared.config import Settings
 from shared.db import saved_id, session_scope
 from shared.letters.intake.catalog import load_catalog
 from shared.letters.workflow.attempts import STOPPED_UNREPORTED, fail_letter
-from shared.letters.workflow.leases import abandoned_attempts, end_abandoned_lease, has_lease, purge_stale_leases
+from shared.letters.workflow.leases import abandoned_attempts, end_abandoned_lease, has_lease
 from shared.letters.workflow.states import NEXT_STEP, Step, StepRequests
 from shared.models import IdempotencyKey, Letter, LetterStatus, Village, utcnow
 from shared.villages import approval_required
@@ -90,8 +90,9 @@ def recover_abandoned(session: Session, settings: Settings, queue: StepRequests,
     """Letters whose attempt's lease ran out (its process died): their step sent again at once, or `failed`
     when that was their last attempt."""
     requeued = failed = 0
-    for letter, lease in abandoned_attempts(session, WAITING, now, settings.sweep_batch):
+    for letter in abandoned_attempts(session, WAITING, now, settings.sweep_batch):
         source, last = LetterStatus(letter.status), letter.attempts >= settings.letter_max_attempts
+        attempt, holder = letter.lease_attempt, letter.lease_holder  # as read: failing the letter ends its lease
         if last:
             failed += fail_letter(session, letter_id=letter.id, source=source,
                                   error=letter.last_error or STOPPED_UNREPORTED, attempts=letter.attempts)
@@ -100,9 +101,9 @@ def recover_abandoned(session: Session, settings: Settings, queue: StepRequests,
             session.exec(update(Letter).where(col(Letter.id) == letter.id).values(requeued_at=now))
         else:
             break  # the broker is down: the lease stays run out, and the next check tries again
-        log.warning("letter %s: the lease of attempt %d (%s) ran out; %s", letter.id, lease.attempt, lease.holder,
+        log.warning("letter %s: the lease of attempt %s (%s) ran out; %s", letter.id, attempt, holder,
                     "it failed" if last else "its step is sent again")
-        end_abandoned_lease(session, letter.id, lease.attempt, now)
+        end_abandoned_lease(session, letter.id, attempt, now)
         session.commit()
     return SweepReport(requeued=requeued, failed=failed)
 
@@ -165,7 +166,6 @@ def sweep(session: Session, settings: Settings, queue: SweeperQueue, now: dateti
     deliveries due, purge old keys."""
     now = now or utcnow()
     recovered = frequent_pass(session, settings, queue, now)
-    purge_stale_leases(session, WAITING, now)
     failed = recovered.failed + fail_exhausted(session, settings, now)
     requeued = recovered.requeued + requeue_stuck(session, settings, queue, now)
     requeued += requeue_unapproved_automatic(session, settings, queue, now)

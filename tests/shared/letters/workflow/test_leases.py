@@ -6,27 +6,43 @@ from __future__ import annotations
 import threading
 import time
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlmodel import Session, col, select, update
+from sqlmodel import Session, col, update
 
 from shared.config import Settings
 from shared.db import session_scope
 from shared.letters.workflow import lifecycle
 from shared.letters.workflow.attempts import STOPPED_UNREPORTED, begin_attempt, run_attempt
-from shared.letters.workflow.leases import end_lease_in, renew_lease
+from shared.letters.workflow.leases import end_lease_in, release_lease, renew_lease
+from shared.letters.workflow.states import transition
 from shared.letters.workflow.sweeper import SweepReport
-from shared.models import AttemptLease, Letter, LetterStatus, as_utc, utcnow
+from shared.models import Letter, LetterStatus, as_utc, utcnow
 from shared.queue import ISSUE_LETTER, RENDER_DRAFT
 from tests.conftest import Office
 from tests.shared.letters.workflow.test_sweeper import letter_in, run, sent, settings_for
 
 
-def lease(settings: Settings, letter_id: str) -> AttemptLease | None:
+@dataclass(frozen=True)
+class Lease:
+    attempt: int
+    holder: str
+    expires_at: datetime
+
+
+def lease(settings: Settings, letter_id: str) -> Lease | None:
+    """The letter's lease as its row holds it, or None."""
     # read-only: on SQLite it reads beside a step's open write transaction instead of waiting for its lock
     with session_scope(settings, read_only=True) as session:
-        return session.get(AttemptLease, uuid.UUID(letter_id))
+        letter = session.get(Letter, uuid.UUID(letter_id))
+    assert letter is not None
+    if letter.lease_expires_at is None:
+        assert letter.lease_attempt is None and letter.lease_holder is None  # a lease's columns go together
+        return None
+    assert letter.lease_attempt is not None and letter.lease_holder is not None
+    return Lease(letter.lease_attempt, letter.lease_holder, as_utc(letter.lease_expires_at))
 
 
 def started(settings: Settings, letter_id: str, status: LetterStatus) -> int:
@@ -39,8 +55,7 @@ def started(settings: Settings, letter_id: str, status: LetterStatus) -> int:
 
 def expire_at(settings: Settings, letter_id: str, moment: datetime) -> None:
     with session_scope(settings) as session:
-        session.exec(update(AttemptLease).where(col(AttemptLease.letter_id) == uuid.UUID(letter_id))
-                     .values(expires_at=moment))
+        session.exec(update(Letter).where(col(Letter.id) == uuid.UUID(letter_id)).values(lease_expires_at=moment))
         session.commit()
 
 
@@ -54,7 +69,7 @@ def test_a_running_step_holds_a_lease_its_heartbeat_renews_and_releases_at_the_e
             time.sleep(0.3)
             found = lease(settings, str(letter_id))
             assert found is not None
-            seen.append((found.attempt, utcnow(), as_utc(found.expires_at)))
+            seen.append((found.attempt, utcnow(), found.expires_at))
         return True
 
     assert run_attempt(settings=settings, letter_id=uuid.UUID(letter_id), source=LetterStatus.SUBMITTED,
@@ -77,13 +92,13 @@ def test_a_lease_the_step_meant_to_end_in_a_commit_that_never_came_is_still_rele
     settings, letter_id = office.settings, letter_in(office, "submitted")
 
     def step_failing_before_its_commit(*, session: Session, settings: Settings, letter_id: uuid.UUID) -> bool:
-        end_lease_in(session, letter_id)
-        assert lease(settings, str(letter_id)) is not None  # deleted in this transaction only, not yet committed
+        end_lease_in(session)  # as a step does beside the status change it is about to commit
+        assert lease(settings, str(letter_id)) is not None
         raise ValueError("gagal sebelum commit")
 
     assert run_attempt(settings=settings, letter_id=uuid.UUID(letter_id), source=LetterStatus.SUBMITTED,
                        step=step_failing_before_its_commit) is None
-    assert lease(settings, letter_id) is None  # the rollback undid the delete; the attempt's own release did it
+    assert lease(settings, letter_id) is None  # no commit ended it: the attempt's own release did
     with session_scope(settings) as session:  # the step's own error, not a lock the check above waited for
         assert session.get(Letter, uuid.UUID(letter_id)).last_error == (  # type: ignore[union-attr]
             "ValueError: gagal sebelum commit")
@@ -123,17 +138,34 @@ def test_an_abandoned_last_attempt_fails_the_letter_at_once(office: Office, redi
             "failed", 3, STOPPED_UNREPORTED)
 
 
-def test_a_lease_left_on_a_letter_that_moved_on_is_purged_and_sends_nothing(office: Office, redis_db: int) -> None:
+def test_any_change_of_status_ends_the_lease_so_the_sweeper_sends_nothing(office: Office, redis_db: int) -> None:
     settings = settings_for(office, redis_db, attempt_lease=10.0)
     letter_id = letter_in(office, "approved")
     started(settings, letter_id, LetterStatus.APPROVED)
-    with session_scope(settings) as session:  # the step committed, then its process died
-        session.exec(update(Letter).where(col(Letter.id) == uuid.UUID(letter_id))
-                     .values(status="issued"))
+    with session_scope(settings) as session:  # the step's commit, as any status change; then its process died
+        assert transition(session, uuid.UUID(letter_id), source=LetterStatus.APPROVED, target=LetterStatus.ISSUED)
         session.commit()
-    assert run(settings, 11).requeued == 0 and sent(redis_db) == []
-    with session_scope(settings) as session:
-        assert session.exec(select(AttemptLease)).all() == []
+    assert lease(settings, letter_id) is None
+    assert run(settings, 11) == SweepReport() and sent(redis_db) == []
+
+
+def test_a_late_heartbeat_or_release_of_the_draft_step_leaves_the_issue_steps_lease_alone(office: Office) -> None:
+    """Attempt numbers start again at each status: the draft step's attempt 1 and the issue step's attempt 1 are
+    told apart by the status they start from."""
+    settings, letter_id = office.settings, letter_in(office, "submitted")
+    assert started(settings, letter_id, LetterStatus.SUBMITTED) == 1  # then its process froze
+    with session_scope(settings) as session:  # another attempt made the draft; an official approved it
+        for source, target in ((LetterStatus.SUBMITTED, LetterStatus.AWAITING_APPROVAL),
+                               (LetterStatus.AWAITING_APPROVAL, LetterStatus.APPROVED)):
+            assert transition(session, uuid.UUID(letter_id), source=source, target=target)
+        session.commit()
+    assert started(settings, letter_id, LetterStatus.APPROVED) == 1
+    taken = lease(settings, letter_id)
+    # the frozen draft attempt wakes up: its heartbeat renews nothing, and its release ends nothing
+    assert renew_lease(settings, uuid.UUID(letter_id), 1, LetterStatus.SUBMITTED.value) is False
+    release_lease(settings, uuid.UUID(letter_id), 1, LetterStatus.SUBMITTED.value)
+    assert lease(settings, letter_id) == taken
+    assert renew_lease(settings, uuid.UUID(letter_id), 1, LetterStatus.APPROVED.value) is True
 
 
 def test_a_second_message_while_an_attempt_holds_a_live_lease_begins_no_attempt(office: Office) -> None:
@@ -160,8 +192,8 @@ def test_a_later_attempt_takes_the_lease_and_the_earlier_heartbeat_stops(office:
     expire_at(settings, letter_id, utcnow() - timedelta(seconds=1))  # the first one hung: its lease ran out
     second = started(settings, letter_id, LetterStatus.SUBMITTED)  # and the step was sent again
     assert (first, second) == (1, 2)
-    assert renew_lease(settings, uuid.UUID(letter_id), first) is False
-    assert renew_lease(settings, uuid.UUID(letter_id), second) is True
+    assert renew_lease(settings, uuid.UUID(letter_id), first, LetterStatus.SUBMITTED.value) is False
+    assert renew_lease(settings, uuid.UUID(letter_id), second, LetterStatus.SUBMITTED.value) is True
     assert lease(settings, letter_id).attempt == 2  # type: ignore[union-attr]
 
 
@@ -179,7 +211,7 @@ def test_the_heartbeat_renews_from_its_own_thread_while_the_step_blocks(office: 
     try:
         time.sleep(2.5)  # two and a half leases
         held = lease(settings, letter_id)
-        assert held is not None and as_utc(held.expires_at) > utcnow()
+        assert held is not None and held.expires_at > utcnow()
     finally:
         release.set()
         worker.join(timeout=10)

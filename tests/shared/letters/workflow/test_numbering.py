@@ -19,8 +19,8 @@ from shared.letters.intake.validation import example_request
 from shared.letters.signing.provisioning import ensure_village_keys
 from shared.letters.workflow import lifecycle
 from shared.letters.workflow.attempts import run_attempt
-from shared.letters.workflow.issuing import issue_letter
-from shared.models import Letter, LetterStatus, Village
+from shared.letters.workflow.issuing import claim_letter, issue_letter
+from shared.models import Letter, LetterCounter, LetterStatus, Village
 from tests.conftest import Office, in_person
 
 AT = datetime(2026, 12, 10, 3, 0, tzinfo=UTC)  # 10:00 WIB, 10 December 2026
@@ -47,7 +47,7 @@ def issue(office: Office, *codes: str) -> list[uuid.UUID]:
     for letter_id in ids:
         for _ in range(settings.letter_max_attempts):  # an attempt that failed is tried again, as the worker does
             if run_attempt(settings=settings, letter_id=letter_id, source=LetterStatus.APPROVED,
-                           step=partial(issue_letter, now=AT)) is not None:
+                           step=partial(issue_letter, now=AT), with_letter=True) is not None:
                 break
     return ids
 
@@ -84,3 +84,34 @@ def test_a_pattern_that_makes_two_counts_meet_never_repeats_a_number(office: Off
     issue(office, "kelahiran", "kematian", "kelahiran", "kematian")
     assert numbers(office) == [("issued", f"{n}/Ds.Uji/XII/2026") for n in (
         "474.1/001", "474.3/001", "474/002", "474/003", "474/004", "474/005")]
+
+
+def test_two_attempts_that_read_the_letter_before_either_claimed_it_give_it_one_number(office: Office) -> None:
+    """Two attempts at one letter whose counts both read it unnumbered (the first one's lease ran out while it was
+    frozen): the second claim finds the number the first committed, and its own advance of the counter is undone,
+    so the next letter takes the next number."""
+    settings = office.settings
+    with session_scope(settings) as session:
+        ensure_village_keys(session, settings)
+    letter_id = approved(office, "sktm")
+    reads = []
+    for _ in range(2):  # two copies, as two workers' counts returned them
+        with session_scope(settings) as session:
+            reads.append(lifecycle.letter_and_village(session, letter_id))
+    first_read, second_read = reads
+    assert first_read is not None and first_read[0] is not second_read[0]  # type: ignore[index]
+    with session_scope(settings) as session:
+        first = claim_letter(session, settings, letter_id, now=AT, found=first_read)
+    with session_scope(settings) as session:
+        second = claim_letter(session, settings, letter_id, now=AT, found=second_read)
+    assert first is not None and second is not None
+    assert (second.letter.number, second.letter.verification_token) == (
+        first.letter.number, first.letter.verification_token) == (
+        "401/001/Ds.Uji/XII/2026", first.letter.verification_token)
+    with session_scope(settings) as session:
+        assert [counter.last_seq for counter in session.exec(select(LetterCounter))] == [1]
+    [next_letter] = issue(office, "sktm")
+    assert numbers(office)[-1] == ("issued", "401/002/Ds.Uji/XII/2026")
+    with session_scope(settings) as session:
+        letter = session.get(Letter, letter_id)
+        assert letter is not None and letter.number == first.letter.number
