@@ -7,7 +7,7 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any
 
-from reportlab.pdfbase import pdfdoc, pdfmetrics
+from reportlab.pdfbase import pdfdoc, pdfmetrics, ttfonts
 from reportlab.pdfbase.ttfonts import TTFont, TTFontFace
 
 __all__ = ["FONT", "FONT_BOLD"]
@@ -46,6 +46,22 @@ def compress_once(doc: Any, name: str) -> None:
         stream.filters = [FLATE_ONCE]
 
 
+_make_to_unicode_map = ttfonts.makeToUnicodeCMap
+
+
+@lru_cache(maxsize=2 * SUBSETS_KEPT)  # both faces' subsets' maps
+def _to_unicode_map(name: str, codes: tuple[int, ...]) -> str:
+    return _make_to_unicode_map(name, list(codes))
+
+
+def to_unicode_map(name: str, subset: list[int]) -> str:
+    """ReportLab's ToUnicode map of a subset, made once per process: 3 kB of text written a line per character."""
+    return _to_unicode_map(name, tuple(subset))
+
+
+ttfonts.makeToUnicodeCMap = to_unicode_map  # TTFont.addObjects calls it by its global name
+
+
 class SubsetOnceFace(TTFontFace):
     """A TrueType face that makes, and compresses, each distinct subset once per process.
 
@@ -57,6 +73,8 @@ class SubsetOnceFace(TTFontFace):
     def __init__(self, filename: str) -> None:
         super().__init__(filename)
         self._subset = lru_cache(maxsize=SUBSETS_KEPT)(self._make_subset)
+        widths = _Widths(self.charWidths, default=self.defaultWidth)
+        self.getCharWidth = widths.__getitem__  # ReportLab's, called once per character of every subset, in C
 
     def _make_subset(self, codes: tuple[int, ...]) -> bytes:
         return super().makeSubset(list(codes))
@@ -68,6 +86,17 @@ class SubsetOnceFace(TTFontFace):
         descriptor = super().addSubsetObjects(doc, fontname, subset)
         compress_once(doc, f"fontFile:{self.filename}({fontname})")  # the name ReportLab gives it
         return descriptor
+
+
+class _Widths(dict[int, int]):
+    """A face's widths by character code, the face's default for a code it has no glyph for."""
+
+    def __init__(self, widths: dict[int, int], *, default: int) -> None:
+        super().__init__(widths)
+        self.default = default
+
+    def __missing__(self, code: int) -> int:
+        return self.default
 
 
 class FormattedArray(pdfdoc.PDFArray):
@@ -88,11 +117,24 @@ def formatted_numbers(numbers: tuple[int, ...]) -> bytes:
 
 class SubsetOnceFont(TTFont):
     """A TrueType font whose face is a SubsetOnceFace, and whose subsets' widths and ToUnicode maps are written
-    once per process too: about 0.5 ms to format 256 widths and 0.15 ms to compress the map, per subset, per letter."""
+    once per process too: about 0.5 ms to format 256 widths and 0.15 ms to compress the map, per subset, per letter
+    (the map itself is made once, see to_unicode_map; the widths are looked up in C, see SubsetOnceFace)."""
 
     def __init__(self, name: str, filename: str) -> None:
         super().__init__(name, filename)
         self.face = SubsetOnceFace(filename)
+        # ReportLab's asciiReadable first subset codes printable ASCII as itself, where the face has the glyph
+        self._ascii_as_itself = self._asciiReadable and all(code in self.face.charToGlyph for code in range(32, 127))
+
+    def splitString(self, text: str | bytes, doc: Any, encoding: str = "utf-8") -> list[tuple[int, bytes]]:  # noqa: N802
+        """ReportLab's split of text into (subset, codes) runs, without its walk character by character for text of
+        printable ASCII only, most of a letter: all of it is in the first subset at its own codes, which the
+        document's font state holds from the start (a fourteenth of a draft's instructions). The state must
+        be made here first: one ReportLab makes elsewhere does not ask the face which codes it has."""
+        if (self._ascii_as_itself and isinstance(text, str) and text.isascii() and text.isprintable()
+                and doc in self.state):
+            return [(0, text.encode("ascii"))] if text else []
+        return super().splitString(text, doc, encoding)
 
     def addObjects(self, doc: Any) -> None:  # noqa: N802 (ReportLab's name)
         fonts = doc.idToObject["BasicFonts"].dict

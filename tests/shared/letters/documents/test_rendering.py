@@ -8,17 +8,26 @@ import subprocess
 import sys
 from dataclasses import replace
 from datetime import date
+from functools import partial
 from hashlib import sha256
 from pathlib import Path
 
 import pytest
 import zxingcpp
 from PIL import Image
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.ttfonts import TTFont
+from reportlab.pdfbase import pdfmetrics, ttfonts
+from reportlab.pdfbase.ttfonts import TTFont, TTFontFace
 
 from shared.letters.documents.document import LetterDocument, Section, SignerBlock
-from shared.letters.documents.fonts import FONT, SubsetOnceFont, compressed, formatted_numbers
+from shared.letters.documents.fonts import (
+    FONT,
+    FONT_BOLD,
+    SubsetOnceFont,
+    _make_to_unicode_map,
+    _to_unicode_map,
+    compressed,
+    formatted_numbers,
+)
 from shared.letters.documents.rendering import format_indonesian_date, render_letter_pdf
 from tests.shared.letters.documents.conftest import NUMBER, VERIFICATION_URL
 
@@ -286,7 +295,24 @@ def test_a_subsets_widths_and_map_written_once_are_the_bytes_reportlab_writes(fi
     docs = [final_sktm, replace(final_sktm, signer=replace(final_sktm.signer, name="Thérèse Łukasz")),
             replace(final_sktm, signer=replace(final_sktm.signer, name="Ñoño Şükrü"))]
     ours = [sha256(render_letter_pdf(doc)).hexdigest() for doc in docs * 2]  # the second time from the caches
-    widths = formatted_numbers.cache_info()
-    monkeypatch.setattr(SubsetOnceFont, "addObjects", TTFont.addObjects)  # ReportLab's own, every time anew
+    widths, maps = formatted_numbers.cache_info(), _to_unicode_map.cache_info()
+    # ReportLab's own, every time anew
+    monkeypatch.setattr(SubsetOnceFont, "addObjects", TTFont.addObjects)
+    monkeypatch.setattr(ttfonts, "makeToUnicodeCMap", _make_to_unicode_map)
+    for face in {pdfmetrics.getFont(name).face for name in (FONT, FONT_BOLD)}:
+        monkeypatch.setattr(face, "getCharWidth", partial(TTFontFace.getCharWidth, face))
     assert [sha256(render_letter_pdf(doc)).hexdigest() for doc in docs * 2] == ours
-    assert formatted_numbers.cache_info() == widths  # the reference run did not go through the cache
+    # the reference run did not go through the caches
+    assert (formatted_numbers.cache_info(), _to_unicode_map.cache_info()) == (widths, maps)
+
+
+def test_text_split_into_font_subsets_without_reportlabs_walk_is_what_reportlab_writes(final_sktm, monkeypatch):
+    # printable ASCII skips ReportLab's walk character by character; anything else (a no-break space, a tab, the
+    # last ASCII code, letters outside ASCII) must still take it, before and after ASCII text in the same letter
+    names = ["Budi Santoso", "Siti\u00a0Aminah", "Thérèse Łukasz", "Ahmad\tYani", "Dewi~Lestari\x7f", "Ñoño Şükrü"]
+    docs = [replace(final_sktm, signer=replace(final_sktm.signer, name=name),
+                    sections=(Section(rows=(("Nama", names[(i + 1) % len(names)]), ("Alamat", "Jl. Mawar 3"))),))
+            for i, name in enumerate(names)]
+    ours = [render_letter_pdf(doc) for doc in docs]
+    monkeypatch.setattr(SubsetOnceFont, "splitString", TTFont.splitString)  # ReportLab's own walk
+    assert [render_letter_pdf(doc) for doc in docs] == ours
