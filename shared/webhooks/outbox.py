@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import bindparam, event, insert
+from sqlalchemy import bindparam, event, exists, insert
 from sqlmodel import Session, and_, col, or_, select, update
 
 from shared.db import table
@@ -35,6 +35,11 @@ NUMBERED = (LetterStatus.ISSUED, LetterStatus.REVOKED)  # before issue a taken n
 PENDING_KEY = "suratdesa.webhook_deliveries"  # in Session.info: deliveries added in the open transaction
 
 
+def heard_by_webhooks(event_type: str) -> bool:
+    """Whether clients may hear about a letter event of this type (see LETTER_EVENTS)."""
+    return event_type in LETTER_EVENTS
+
+
 class DeliveryRequests(Protocol):
     """Where deliveries are sent for the worker; True when the request went out (it may be lost, and resent)."""
 
@@ -48,17 +53,23 @@ def listening_endpoints(session: Session, letter: Letter, webhook_event: Webhook
             if webhook_event.value in events and (role == Role.OFFICIAL or client_id == letter.client_id)]
 
 
-def _listening_endpoints() -> Any:
+def _listening_endpoints() -> tuple[Any, Any]:
     # Core columns, not entities: the lookup runs on every status change and needs no endpoint's URL or secret.
     # Built once with a bound parameter: building it and its cache key anew cost more CPU than running it.
     endpoints, clients = table(WebhookEndpoint), table(Client)
-    return (select(endpoints.c.id, endpoints.c.client_id, endpoints.c.events, clients.c.role)
-            .join(clients, clients.c.id == endpoints.c.client_id)
-            .where(endpoints.c.village_id == bindparam("village_id"), endpoints.c.disabled_at.is_(None),
-                   endpoints.c.deleted_at.is_(None), clients.c.revoked_at.is_(None)))
+    live = (endpoints.c.disabled_at.is_(None), endpoints.c.deleted_at.is_(None))
+    lookup = (select(endpoints.c.id, endpoints.c.client_id, endpoints.c.events, clients.c.role)
+              .join(clients, clients.c.id == endpoints.c.client_id)
+              .where(endpoints.c.village_id == bindparam("village_id"), *live, clients.c.revoked_at.is_(None)))
+    # One table only: SQLite writes a RETURNING clause's columns, a subquery's too, without their tables' names. An
+    # endpoint whose client was revoked so still has the lookup made, which leaves it out.
+    any_live = exists().where(endpoints.c.village_id == bindparam("listening_village"), *live).label("listened")
+    return lookup, any_live
 
 
-LISTENING_ENDPOINTS = _listening_endpoints()
+# LISTENING_ENDPOINTS: the village's live endpoints (bound as village_id). ANY_LISTENING: whether it has any (bound as
+# listening_village), as a column for a statement the writer of an event runs anyway (see add_deliveries' listened).
+LISTENING_ENDPOINTS, ANY_LISTENING = _listening_endpoints()
 
 
 def event_payload(letter: Letter, webhook_event: WebhookEvent, status: LetterStatus, at: datetime) -> dict[str, Any]:
@@ -71,12 +82,14 @@ def event_payload(letter: Letter, webhook_event: WebhookEvent, status: LetterSta
 
 
 def add_deliveries(session: Session, *, letter_id: uuid.UUID, event_type: str, at: datetime,
-                   letter: Letter | None = None) -> list[uuid.UUID]:
+                   letter: Letter | None = None, listened: bool | None = None) -> list[uuid.UUID]:
     """Write a delivery per listening endpoint for a letter event (the caller commits them with the change).
 
     letter: the letter as the caller holds it, so it is not read again: only its id, type, village, client and
-    number are used, and no status change alters them. The new deliveries' ids."""
-    if event_type not in LETTER_EVENTS:
+    number are used, and no status change alters them. listened: ANY_LISTENING for the letter's village, as the
+    caller's own statement in this transaction read it; False spares the lookup of endpoints (most villages have
+    none), None has it made. The new deliveries' ids."""
+    if event_type not in LETTER_EVENTS or listened is False:
         return []
     webhook_event, status = LETTER_EVENTS[event_type]
     if letter is None:

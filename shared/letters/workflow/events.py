@@ -14,7 +14,7 @@ from sqlmodel import Session, col, select
 
 from shared.db import table
 from shared.models import Letter, LetterEvent, as_utc, utcnow
-from shared.webhooks.outbox import add_deliveries
+from shared.webhooks.outbox import ANY_LISTENING, add_deliveries, heard_by_webhooks
 
 GENESIS = "0" * 64
 
@@ -33,6 +33,9 @@ def event_hash(*, prev_hash: str, letter_id: uuid.UUID, type: str, actor: str, a
 LAST_HASH = (select(LetterEvent.hash).where(col(LetterEvent.letter_id) == bindparam("letter_id"))
              .order_by(col(LetterEvent.id).desc()).limit(1))
 INSERT_EVENT = insert(table(LetterEvent))  # the row's values come as the execution's parameters
+# The same, answering whether the letter's village has a live webhook endpoint that may hear of the event: the
+# INSERT is sent anyway, so a village without one (most of them) costs no lookup of endpoints.
+INSERT_HEARD_EVENT = INSERT_EVENT.returning(ANY_LISTENING)
 LETTER_EVENTS = (select(LetterEvent).where(col(LetterEvent.letter_id) == bindparam("letter_id"))
                  .order_by(col(LetterEvent.id)))
 
@@ -50,7 +53,7 @@ def record_event(session: Session, *, letter_id: uuid.UUID, type: str, actor: st
     The event is a Core INSERT: no unit of work for a row nobody reads back as an object. first: the letter was
     added in this transaction, so there is no earlier event to chain to and none is looked up (one statement less
     on every submission). letter: the caller's copy of the letter, which the outbox then need not read again (see
-    add_deliveries)."""
+    add_deliveries; the INSERT then also says whether the letter's village has any webhook endpoint at all)."""
     last = None if first else session.execute(LAST_HASH, {"letter_id": letter_id}).scalar()
     prev_hash = last or GENESIS
     at = utcnow()
@@ -58,8 +61,12 @@ def record_event(session: Session, *, letter_id: uuid.UUID, type: str, actor: st
     digest = event_hash(prev_hash=prev_hash, letter_id=letter_id, type=type, actor=actor, at=at, detail=detail)
     row: dict[str, Any] = {"letter_id": letter_id, "type": type, "actor": actor, "at": at, "detail": detail,
                            "prev_hash": prev_hash, "hash": digest}
-    session.execute(INSERT_EVENT, row)
-    add_deliveries(session, letter_id=letter_id, event_type=type, at=at, letter=letter)
+    listened = None
+    if letter is not None and heard_by_webhooks(type):
+        listened = bool(session.execute(INSERT_HEARD_EVENT, {**row, "listening_village": letter.village_id}).scalar())
+    else:
+        session.execute(INSERT_EVENT, row)
+    add_deliveries(session, letter_id=letter_id, event_type=type, at=at, letter=letter, listened=listened)
     return row
 
 
