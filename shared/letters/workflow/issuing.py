@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Update, bindparam, update
+from sqlalchemy import Update, bindparam, exists, update
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session
 
@@ -30,7 +30,7 @@ from shared.letters.signing.signatures import DEFAULT_REASON, VillageSigner, loa
 from shared.letters.workflow.events import record_event
 from shared.letters.workflow.leases import end_lease_in
 from shared.letters.workflow.lifecycle import letter_and_village
-from shared.letters.workflow.numbering import new_number
+from shared.letters.workflow.numbering import next_number, number_given
 from shared.letters.workflow.states import Status, transition
 from shared.models import Letter, Village, as_utc, utcnow
 from shared.storage import LetterFiles
@@ -100,21 +100,26 @@ def claim_letter(session: Session, settings: Settings, letter_id: uuid.UUID, *, 
         session.commit()  # nothing written; a rollback would expire the rows read
         return claim
     today = village_today(village, now=now)
-    numbered = new_number(session, village_id=saved_id(village), village_code=village.code,
-                          pattern=number_pattern(settings, village),
-                          shared_sequence=village_profile(village).sequence == "shared",
-                          classification=claim.letter_type.classification, on=today)
-    taken = {"number": numbered.number, "number_scope": numbered.scope, "number_seq": numbered.seq,
-             "number_year": today.year, "verification_token": secrets.token_urlsafe(32),
-             "numbered_at": as_utc(now) or utcnow()}  # after the counter: a claimer that waited for it is later
-    # A compare-and-set, which takes the letter's row lock only now, after any wait for the counter's: the attempt's
-    # heartbeat renews its lease on that row, and must not wait behind this transaction's wait for another's.
-    numbering = {"letter_id": letter.id, **{f"new_{name}": value for name, value in taken.items()}}
-    if session.execute(NUMBER_LETTER, numbering).rowcount != 1:  # type: ignore[attr-defined]
-        # another attempt numbered it first (it waited for our lock, or we for its), or it moved on: the counter
-        # goes back with the rollback, and the letter is read afresh, with the number that stands
-        session.rollback()
-        return claim_letter(session, settings, letter_id, now=now)
+    kept = {"verification_token": secrets.token_urlsafe(32), "number_year": today.year}  # whichever place it takes
+    while True:
+        numbered = next_number(session, village_id=saved_id(village), village_code=village.code,
+                               pattern=number_pattern(settings, village),
+                               shared_sequence=village_profile(village).sequence == "shared",
+                               classification=claim.letter_type.classification, on=today)
+        taken = {**kept, "number": numbered.number, "number_scope": numbered.scope, "number_seq": numbered.seq,
+                 "numbered_at": as_utc(now) or utcnow()}  # after the counter: a claimer that waited for it is later
+        # A compare-and-set, which takes the letter's row lock only now, after any wait for the counter's: the
+        # attempt's heartbeat renews its lease on that row, and must not wait behind this transaction's wait for
+        # another's. It also checks that no letter of the village has the number yet.
+        numbering = {"letter_id": letter.id, **{f"new_{name}": value for name, value in taken.items()}}
+        if session.execute(NUMBER_LETTER, numbering).rowcount == 1:  # type: ignore[attr-defined]
+            break
+        if not number_given(session, village_id=saved_id(village), number=numbered.number):
+            # another attempt numbered it first (it waited for our lock, or we for its), or it moved on: the
+            # counter goes back with the rollback, and the letter is read afresh, with the number that stands
+            session.rollback()
+            return claim_letter(session, settings, letter_id, now=now)
+        # the counter arrived at a number given before (see next_number): its next place, in this transaction
     for name, value in taken.items():  # the claim's copy, as committed (no unit of work: a Core UPDATE)
         set_committed_value(letter, name, value)
     session.commit()  # the counter row is locked for this transaction only
@@ -124,11 +129,14 @@ def claim_letter(session: Session, settings: Settings, letter_id: uuid.UUID, *, 
 
 def _number_letter() -> Update:
     # Built once, with bound parameters (a SET column's own name is reserved for the parameter SQLAlchemy makes)
-    letters = table(Letter)
+    letters, others = table(Letter), table(Letter).alias("given")
     taken = ("number", "number_scope", "number_seq", "number_year", "verification_token", "numbered_at")
+    new_number = bindparam("new_number", type_=letters.c.number.type)
+    number_free = ~exists().where(others.c.village_id == letters.c.village_id, others.c.number == new_number)
     return (update(letters).where(letters.c.id == bindparam("letter_id", type_=letters.c.id.type),
-                                  letters.c.status == Status.APPROVED.value, letters.c.number.is_(None))
-            .values({name: bindparam(f"new_{name}", type_=letters.c[name].type) for name in taken}))
+                                  letters.c.status == Status.APPROVED.value, letters.c.number.is_(None), number_free)
+            .values({name: new_number if name == "number" else bindparam(f"new_{name}", type_=letters.c[name].type)
+                     for name in taken}))
 
 
 NUMBER_LETTER = _number_letter()

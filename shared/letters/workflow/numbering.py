@@ -21,8 +21,8 @@ def next_sequence(session: Session, *, village_id: int, scope: str, year: int) -
     """The next sequence number; the counter row stays locked until the caller's transaction ends.
 
     A rolled-back claim rolls the counter back too, and a committed one gives the number to its letter for good,
-    so numbers have no gaps (but where new_number passes over a number already given); the letter table's unique
-    constraints make a duplicate impossible even if this were bypassed.
+    so numbers have no gaps (but where a number already given is passed over, see next_number); the letter table's
+    unique constraints make a duplicate impossible even if this were bypassed.
     """
     # one statement: a year's first letter makes its counter row at 1, every later one takes the row's next number
     counter = {"village_id": village_id, "scope": scope, "year": year, "last_seq": 1}
@@ -40,13 +40,13 @@ def _advance_counter(dialect: str) -> Any:
             .returning(counters.c.last_seq))
 
 
-def _number_taken() -> Any:
+def _number_given() -> Any:
     letters = table(Letter)
     return (select(letters.c.id).where(letters.c.village_id == bindparam("village_id"),
                                        letters.c.number == bindparam("number")).limit(1))
 
 
-NUMBER_TAKEN = _number_taken()  # built once, with bound parameters
+NUMBER_GIVEN = _number_given()  # built once, with bound parameters
 
 
 @dataclass(frozen=True)
@@ -58,21 +58,23 @@ class NewNumber:
     seq: int
 
 
-def new_number(session: Session, *, village_id: int, village_code: str, pattern: str, shared_sequence: bool,
-               classification: str, on: date) -> NewNumber:
-    """The next number of the village's sequence that no letter of the village has; the caller commits.
-
-    A profile changed mid-year (per_type to shared, another pattern) can make a counter arrive at numbers
-    already given: those places are skipped, so the sequence then has gaps but never repeats a number.
-    """
+def next_number(session: Session, *, village_id: int, village_code: str, pattern: str, shared_sequence: bool,
+                classification: str, on: date) -> NewNumber:
+    """The village's sequence's next number; the caller commits, once it has checked that no letter of the village
+    has the number already (number_given: a profile changed mid-year, per_type to shared or another pattern, can make
+    a counter arrive at numbers already given; those places are skipped, so the sequence then has gaps but never
+    repeats a number)."""
     # "per_type" counts per classification code: types sharing one (domisili and pengantar, 470) would
     # otherwise both take 470/001 and collide
     scope = ALL_TYPES if shared_sequence else classification
-    while True:
-        seq = next_sequence(session, village_id=village_id, scope=scope, year=on.year)
-        number = format_number(pattern, classification=classification, seq=seq, village_code=village_code, on=on)
-        if session.execute(NUMBER_TAKEN, {"village_id": village_id, "number": number}).first() is None:
-            return NewNumber(number=number, scope=scope, seq=seq)
+    seq = next_sequence(session, village_id=village_id, scope=scope, year=on.year)
+    number = format_number(pattern, classification=classification, seq=seq, village_code=village_code, on=on)
+    return NewNumber(number=number, scope=scope, seq=seq)
+
+
+def number_given(session: Session, *, village_id: int, number: str) -> bool:
+    """Whether a letter of the village has the number."""
+    return session.execute(NUMBER_GIVEN, {"village_id": village_id, "number": number}).first() is not None
 
 
 def format_number(pattern: str, *, classification: str, seq: int, village_code: str, on: date) -> str:

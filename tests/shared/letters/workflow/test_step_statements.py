@@ -57,9 +57,9 @@ def test_the_draft_step_and_the_issue_step_run_only_the_statements_their_guarant
     ], draft
     assert work(issue) == [
         *count,
-        # the claim, of the letter the count read: the counter advanced, the number checked free, and the letter
-        # numbered by a compare-and-set (a second claimer finds it numbered)
-        "INSERT letter_counter", "SELECT letter", "UPDATE letter", "COMMIT",
+        # the claim, of the letter the count read: the counter advanced, and the letter numbered by a compare-and-set
+        # that also checks the number free (a second claimer finds the letter numbered)
+        "INSERT letter_counter", "UPDATE letter", "COMMIT",
         # [rendered, signed and stored, no transaction open]
         "UPDATE letter", "SELECT letter_event", "INSERT letter_event",  # issued, its event chained
         "COMMIT",
