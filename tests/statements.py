@@ -43,7 +43,8 @@ def statements(settings: Settings, *, transactions: bool = False) -> Iterator[li
 
 
 def shape(statement: str) -> str:
-    """'SELECT client, village', 'INSERT letter', 'UPDATE letter', ...: what a statement does to which tables.
+    """'SELECT client, village', 'INSERT letter', 'UPDATE letter', ...: what a statement does to which tables (a
+    data-modifying WITH: its writes in order).
 
     A row lock is part of the shape ('SELECT letter, village FOR UPDATE OF letter'): it is what makes a second
     claimer wait."""
@@ -52,6 +53,9 @@ def shape(statement: str) -> str:
         tables = re.findall(r"\b(?:FROM|JOIN)\s+(\w+)", statement, flags=re.IGNORECASE)
         lock = re.search(r"\bFOR UPDATE(?: OF \w+)?", statement, flags=re.IGNORECASE)
         return f"SELECT {', '.join(tables)}" + (f" {lock.group(0)}" if lock else "")
+    if verb == "WITH":  # data-modifying WITH: each of its writes in order ('INSERT letter; INSERT letter_event')
+        writes = re.findall(r"\b(INSERT INTO|UPDATE|DELETE FROM) (\w+)", statement, flags=re.IGNORECASE)
+        return "; ".join(f"{write.split()[0].upper()} {name}" for write, name in writes)
     target = re.match(r"(?:INSERT INTO|UPDATE|DELETE FROM) (\w+)", statement, flags=re.IGNORECASE)
     return f"{verb} {target.group(1)}" if target else verb
 

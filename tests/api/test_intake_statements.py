@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 from services.api import create_app
 from shared.accounts import create_client, create_village
 from shared.config import Settings
@@ -10,7 +12,8 @@ from shared.letters.intake.catalog import load_catalog
 from shared.letters.intake.validation import example_request
 from shared.letters.workflow import lifecycle
 from shared.letters.workflow.attempts import run_attempt
-from shared.models import LetterStatus, Role, Village
+from shared.letters.workflow.events import letter_events
+from shared.models import Letter, LetterStatus, Role, Village
 from tests.conftest import Office, approval
 from tests.statements import statements, work
 
@@ -19,7 +22,8 @@ SUBMITTED = 202
 
 def test_a_submission_reads_its_client_and_village_once_and_writes_the_letter_and_its_first_event(
         database: Settings) -> None:
-    """Three statements: the token's client with its village (joined), the letter, its first event.
+    """The token's client with its village (joined), then the letter with its first event: on PostgreSQL one
+    statement, each committed on its own (no BEGIN, no COMMIT); on SQLite two, in a transaction.
 
     The village is not read again to date the letter, and a new letter's first event does not look up the
     hash of an earlier one: there is none."""
@@ -30,10 +34,31 @@ def test_a_submission_reads_its_client_and_village_once_and_writes_the_letter_an
     body = example_request(load_catalog(database.templates_dir).types["sktm"])
     client = app.test_client()
     client.get("/healthz")  # the pool's first connection is made outside the count
-    with statements(database) as seen:
+    with statements(database, transactions=True) as seen:
         response = client.post("/api/v1/letters", json=body, headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == SUBMITTED, response.get_json()
-    assert work(seen) == ["SELECT client, village", "INSERT letter", "INSERT letter_event"], seen
+    if database.db_url.startswith("postgresql"):
+        assert work(seen) == ["SELECT client, village", "INSERT letter; INSERT letter_event"], seen
+    else:
+        assert work(seen) == ["SELECT client, village", "INSERT letter", "INSERT letter_event", "COMMIT"], seen
+    with session_scope(database) as session:  # both written, the event the letter's
+        letter = session.get(Letter, uuid.UUID(response.get_json()["id"]))
+        assert letter is not None and [event.type for event in letter_events(session, letter.id)] == ["submitted"]
+
+
+def test_a_submission_with_an_idempotency_key_claims_it_in_the_letters_transaction(database: Settings) -> None:
+    with session_scope(database) as session:
+        village = create_village(session, code="Ds.Uji", name="Uji", district="Caringin", regency="Sukabumi")
+        token = create_client(session, name="pos-1", role=Role.POST, village=village)[1]
+    body = example_request(load_catalog(database.templates_dir).types["sktm"])
+    client = create_app(database).test_client()
+    client.get("/healthz")
+    headers = {"Authorization": f"Bearer {token}", "Idempotency-Key": "kirim-1"}
+    with statements(database, transactions=True) as seen:
+        response = client.post("/api/v1/letters", json=body, headers=headers)
+    assert response.status_code == SUBMITTED, response.get_json()
+    # the key's claim and the letter in one transaction, which commits them together
+    assert "INSERT idempotency_key" in work(seen) and work(seen)[-1] == "COMMIT", seen
 
 
 def test_an_approval_reads_the_letter_once_and_answers_without_reading_it_back(office: Office) -> None:

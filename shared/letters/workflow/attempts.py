@@ -21,7 +21,7 @@ from sqlalchemy import bindparam
 from sqlmodel import Session, col, select, update
 
 from shared.config import Settings
-from shared.db import from_row, session_scope, table
+from shared.db import from_row, session_scope, statements_commit_alone, table
 from shared.letters.intake.nik import hide_niks
 from shared.letters.workflow.events import record_event
 from shared.letters.workflow.leases import ATTEMPT, LEASE_ENDED, lease_holder, lease_kept, lease_until, no_live_lease
@@ -99,10 +99,7 @@ def _count_attempt(session: Session, letter_id: uuid.UUID, source: Status, lease
     params: dict[str, Any] = {"letter_id": letter_id, "source": source.value, "now": now}
     if leased_by is not None:
         params.update(holder=lease_holder(), expires_at=lease_until(leased_by, now))
-    if session.get_bind().dialect.name == "postgresql":
-        # One statement, committed on its own: no BEGIN and COMMIT of their own, two round trips fewer. (SQLite
-        # keeps its transaction: SQLAlchemy's reset of a connection after autocommit would undo shared.db's.)
-        session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+    statements_commit_alone(session)  # one statement: on PostgreSQL no BEGIN and COMMIT of its own
     statement = _count_statement(leased=leased_by is not None, reading=reading)
     counted = session.execute(statement, params).one_or_none()
     session.commit()

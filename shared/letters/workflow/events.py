@@ -55,12 +55,8 @@ def record_event(session: Session, *, letter_id: uuid.UUID, type: str, actor: st
     on every submission). letter: the caller's copy of the letter, which the outbox then need not read again (see
     add_deliveries; the INSERT then also says whether the letter's village has any webhook endpoint at all)."""
     last = None if first else session.execute(LAST_HASH, {"letter_id": letter_id}).scalar()
-    prev_hash = last or GENESIS
-    at = utcnow()
-    detail = detail or {}
-    digest = event_hash(prev_hash=prev_hash, letter_id=letter_id, type=type, actor=actor, at=at, detail=detail)
-    row: dict[str, Any] = {"letter_id": letter_id, "type": type, "actor": actor, "at": at, "detail": detail,
-                           "prev_hash": prev_hash, "hash": digest}
+    row = event_row(letter_id=letter_id, type=type, actor=actor, detail=detail, prev_hash=last or GENESIS)
+    at = row["at"]
     listened = None
     if letter is not None and heard_by_webhooks(type):
         listened = bool(session.execute(INSERT_HEARD_EVENT, {**row, "listening_village": letter.village_id}).scalar())
@@ -68,6 +64,15 @@ def record_event(session: Session, *, letter_id: uuid.UUID, type: str, actor: st
         session.execute(INSERT_EVENT, row)
     add_deliveries(session, letter_id=letter_id, event_type=type, at=at, letter=letter, listened=listened)
     return row
+
+
+def event_row(*, letter_id: uuid.UUID, type: str, actor: str, detail: dict[str, Any] | None = None,
+              prev_hash: str = GENESIS) -> dict[str, Any]:
+    """An event's row, made now and chained to prev_hash (a letter's first event: to GENESIS), not yet written."""
+    at, detail = utcnow(), detail or {}
+    digest = event_hash(prev_hash=prev_hash, letter_id=letter_id, type=type, actor=actor, at=at, detail=detail)
+    return {"letter_id": letter_id, "type": type, "actor": actor, "at": at, "detail": detail,
+            "prev_hash": prev_hash, "hash": digest}
 
 
 def chain_problem(events: list[LetterEvent]) -> str | None:
