@@ -59,7 +59,7 @@ def add_letter(*, session: Session, settings: Settings, client: Client, body: An
                     tracking_code=new_tracking_code(), created_at=at, updated_at=at)
     # the first event: chained to none, and heard by no webhook (record_event's outbox has no "submitted")
     event = event_row(letter_id=letter.id, type="submitted", actor=actor_name(client))
-    if session.get_bind().dialect.name == "postgresql":  # one statement, one round trip (see LETTER_AND_EVENT)
+    if session.get_bind().dialect.name == "postgresql":  # one statement, one round trip (see INSERT_LETTER_AND_EVENT)
         session.execute(INSERT_LETTER_AND_EVENT, {**{f"letter_{name}": value for name, value in as_row(letter).items()},
                                                   **{f"event_{name}": value for name, value in event.items()}})
     else:
