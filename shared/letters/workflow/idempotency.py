@@ -95,11 +95,12 @@ def _claim(session: Session, *, client_id: int, key: str, digest: str) -> Idempo
     claim = IdempotencyKey(client_id=client_id, key=key, fingerprint=digest, state=IN_PROGRESS)
     try:
         if postgres:
+            # For the rest of the transaction, with no statement to set it back: what follows waits on no lock (the
+            # new letter and its event, this claim's own row), and one that did would fail as the database's error
+            # (503, retried with the same key), never as this claim's 409.
             session.exec(text(f"SET LOCAL lock_timeout = '{CLAIM_WAIT_MS}ms'"))  # type: ignore[call-overload]
         session.add(claim)
         session.flush()
-        if postgres:
-            session.exec(text("SET LOCAL lock_timeout = DEFAULT"))  # type: ignore[call-overload]
     except IntegrityError:
         session.rollback()
         return None
