@@ -31,6 +31,11 @@ OPENING = 300.0  # the opening burst: the first five minutes of the office's fir
 PROVINCE_VILLAGES, NATION_VILLAGES, NATION_PEAK = 5300, 84000, 250.0  # Jawa Barat; Indonesia and its peak letters/s
 # For the yearly store size: a village's day holds about twice its busiest hour, on 250 working days.
 DAY_PER_BUSY_HOUR, WORKING_DAYS = 2, 250
+# The hour was kept up with when every letter was issued and the last one within this many seconds of the real hour
+# after the last submitted: no backlog left. (Letters arrive until the hour's last instant, so "all issued within
+# the hour" cannot hold even for a service with nothing queued; unloaded, a letter takes about 0.1 s of the scaled
+# hour from submission to issue, client's approval included, 2 s of the real one.)
+KEPT_UP_S = 20.0
 
 
 @dataclass
@@ -188,12 +193,13 @@ def _measure(cluster: Cluster, seaweedfs: SeaweedFS, *, villages: int, per_villa
     issued = [t for t in times if "issued" in t]
     waits = [(t["issued"] - t["approved"]) * 1000 for t in issued]
     last = max(t["issued"] for t in issued) if issued else float("inf")
-    first = min(t["submitted"] for t in times)
+    first, last_submitted = min(t["submitted"] for t in times), max(t["submitted"] for t in times)
     measured: dict[str, Any] = {
         "letters": letters, "issued": len(issued), "villages": villages, "scale": scale,
         "scaled_hour_s": HOUR / scale, "worker_processes": len(cluster.workers()),
-        "last_issued_after_s": last - first,
-        "all_issued_within_hour": len(issued) == letters and last - first <= HOUR / scale,
+        "last_issued_after_s": last - first, "last_submitted_after_s": last_submitted - first,
+        "kept_up_within_s": KEPT_UP_S / scale,
+        "kept_up": len(issued) == letters and last - last_submitted <= KEPT_UP_S / scale,
         "approve_to_issued_p50_ms": statistics.median(waits), "approve_to_issued_p95_ms": percentile(waits, 0.95),
         "burst_letters_per_s": letters * burst_share / (OPENING / scale),
         "worker_cpu_s_per_letter": (_cpu(cluster, "worker-") - cpu_before["worker"]) / letters,
