@@ -1,4 +1,4 @@
-"""Logging that never writes a NIK (or any 16-digit number) or a verification token."""
+"""Logging that never writes a NIK (or any 16-digit number), a verification token or a tracking code."""
 
 from __future__ import annotations
 
@@ -10,11 +10,13 @@ from shared.letters.intake.nik import hide_niks
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 # Verification tokens are capabilities: whoever reads them can open the letter's public page.
 _VERIFY_TOKEN = re.compile(r"(/v/)[A-Za-z0-9_-]{8,}")
+# So are tracking codes: one opens the resident's page of the letter's progress, with a rejection's reason.
+_TRACKING_CODE = re.compile(r"(/s/)[A-Za-z0-9-]{4,}")
 
 
 def redact(text: str) -> str:
-    """text with 16-digit numbers and verification tokens replaced by placeholders."""
-    return _VERIFY_TOKEN.sub(r"\1[token]", hide_niks(text))
+    """text with 16-digit numbers, verification tokens and tracking codes replaced by placeholders."""
+    return _TRACKING_CODE.sub(r"\1[code]", _VERIFY_TOKEN.sub(r"\1[token]", hide_niks(text)))
 
 
 class RedactingFormatter(logging.Formatter):

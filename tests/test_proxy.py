@@ -1,7 +1,7 @@
 """The buffering proxy of docker-compose.yml (deploy/nginx.conf, run by Debian's nginx) in front of a running
 stack whose API trusts it (TRUSTED_PROXY_COUNT=1): hamlet posts on slow connections do not use up the API's
 gunicorn workers, an attachment of the largest size passes, a forged X-Forwarded-For does not escape the rate
-limits, nginx's own refusals are problem+json, and its logs hold no verification token and no NIK."""
+limits, nginx's own refusals are problem+json, and its logs hold no verification token, tracking code or NIK."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import json
 import shutil
 import signal
 import subprocess
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +35,7 @@ pytestmark = pytest.mark.timeout(180)
 SLOW_POSTS = 4  # twice the API's gunicorn workers: without the proxy, none would be left for anyone else
 TOKEN_IN_URL = "Zq8wXyKodeYangTidakTerdaftar01"  # shaped as a verification token; no letter has it
 NIK_IN_URL = "3202091203850001"  # a client that puts a NIK in a URL must not get it logged
+CODE_IN_URL = "7KQ2-MX9P-4TRW"  # shaped as a resident's tracking code; no letter has it
 
 
 @dataclass
@@ -42,11 +44,18 @@ class Proxied:
     url: str
     home: Path
 
-    def logs(self) -> str:
-        """What nginx has written so far: its access log (its standard output, where deploy/nginx.conf sends it, as
-        the image's does), its error lines (standard error) and its own log of starting."""
-        return "".join((self.home / name).read_text(errors="replace")
-                       for name in ("nginx-stdout.log", "nginx-stderr.log", "nginx.log") if (self.home / name).exists())
+    def logs(self, *expected: str, timeout: float = 10) -> str:
+        """What nginx has written: its access log (its standard output, where deploy/nginx.conf sends it, as the
+        image's does), its error lines (standard error) and its own log of starting; once each expected text is in
+        it (nginx writes a request's line after its answer is sent)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            text = "".join((self.home / name).read_text(errors="replace")
+                           for name in ("nginx-stdout.log", "nginx-stderr.log", "nginx.log")
+                           if (self.home / name).exists())
+            if all(line in text for line in expected) or time.monotonic() > deadline:
+                return text
+            time.sleep(0.05)
 
 
 def proxy_config(api_port: int, port: int) -> str:
@@ -145,19 +154,21 @@ def test_a_forged_forwarded_for_does_not_escape_the_failure_limit(proxied: Proxi
 
 def test_the_proxy_logs_each_request_without_its_verification_token_or_a_nik(proxied: Proxied) -> None:
     """Each request is a line of the access log with its method, path and status, the path as the API's own log
-    shows it (shared/logs.py): /v/[token], and no 16-digit number. Its query string is left out. A refusal of
+    shows it (shared/logs.py): /v/[token], /s/[code], and no 16-digit number. Its query string is left out. A refusal of
     nginx's own, whose error line would quote the request as sent, leaves no error line."""
     token = {"Authorization": f"Bearer {proxied.stack.post_token}"}
     assert requests.get(f"{proxied.url}/v/{TOKEN_IN_URL}", timeout=10).status_code == 404
+    assert requests.get(f"{proxied.url}/s/{CODE_IN_URL}", timeout=10).status_code == 404
     too_large = requests.post(f"{proxied.url}/v/{TOKEN_IN_URL}/check", data=b" " * (5 * 1024 * 1024), timeout=30)
     assert too_large.status_code == 413
     assert requests.get(f"{proxied.url}/api/v1/letters/{NIK_IN_URL}", headers=token, timeout=10).status_code == 404
     assert requests.get(f"{proxied.url}/api/v1/letters?status={NIK_IN_URL}", headers=token,
                         timeout=10).status_code == 422
-    logs = proxied.logs()
-    assert TOKEN_IN_URL not in logs and NIK_IN_URL not in logs, logs[-3000:]
-    for line in ('"GET /v/[token] HTTP/1.1" 404 ', '"POST /v/[token]/check HTTP/1.1" 413 ',
-                 '"GET [path with a 16-digit number] HTTP/1.1" 404 ', '"GET /api/v1/letters HTTP/1.1" 422 '):
+    lines = ('"GET /v/[token] HTTP/1.1" 404 ', '"GET /s/[code] HTTP/1.1" 404 ', '"POST /v/[token]/check HTTP/1.1" 413 ',
+             '"GET [path with a 16-digit number] HTTP/1.1" 404 ', '"GET /api/v1/letters HTTP/1.1" 422 ')
+    logs = proxied.logs(*lines)
+    assert TOKEN_IN_URL not in logs and NIK_IN_URL not in logs and CODE_IN_URL not in logs, logs[-3000:]
+    for line in lines:
         assert line in logs, logs[-3000:]
 
 
@@ -170,6 +181,7 @@ def test_an_api_that_does_not_answer_is_a_503_problem_with_retry_after(proxied: 
     # nginx's error line for the failed connection would quote the request line, token and all: the access log
     # shows the failure instead (the refused connection is the upstream's 502)
     assert requests.get(f"{proxied.url}/v/{TOKEN_IN_URL}", timeout=10).status_code == 503
-    logs = proxied.logs()
-    assert TOKEN_IN_URL not in logs and '"GET /v/[token] HTTP/1.1" 503 ' in logs, logs[-3000:]
+    logs = proxied.logs('"GET /v/[token] HTTP/1.1" 503 ')
+    assert TOKEN_IN_URL not in logs, logs[-3000:]
+    assert '"GET /v/[token] HTTP/1.1" 503 ' in logs, logs[-3000:]
     assert "upstream=502" in logs.split('"GET /v/[token] HTTP/1.1" 503 ')[1].splitlines()[0]

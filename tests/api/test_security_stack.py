@@ -146,6 +146,8 @@ def test_no_nik_or_api_token_in_logs_or_file_names_and_no_token_stored_anywhere(
     issued = issue(stack, submit(stack, seen, sktm(stack)))
     page = issued["verification_url"].removeprefix(stack.base_url)
     assert stack.request("GET", page).status_code == 200
+    tracking_code = issued["tracking_code"]  # the resident's receipt: its page is theirs alone, as the letter's is
+    assert stack.request("GET", f"/s/{tracking_code}").status_code == 200
     nik_in_url = "3202091203850001"  # a client that puts a NIK in a URL must not get it logged
     assert stack.request("GET", "/api/v1/letters", stack.post_token, params={"nik": nik_in_url}).status_code == 422
     seen.niks.add(nik_in_url)
@@ -160,9 +162,10 @@ def test_no_nik_or_api_token_in_logs_or_file_names_and_no_token_stored_anywhere(
     for name, text in logs.items():
         leaked = [secret for secret in seen.niks | seen.tokens if secret in text]
         assert leaked == [], f"{name} contains {len(leaked)} NIK(s) or token(s)"
-    for name, text in logs.items():  # verification tokens open a letter's page: not in logs either
+    for name, text in logs.items():  # verification tokens and tracking codes open a page: not in logs either
         assert page.rsplit("/", 1)[1] not in text, name
-    assert '"GET /v/[token] ' in logs["api.log"]
+        assert tracking_code not in text, name
+    assert '"GET /v/[token] ' in logs["api.log"] and '"GET /s/[code] ' in logs["api.log"]
     for name in ("api.log", "worker.log"):  # what they carry instead: letter ids
         assert any(letter_id in logs[name] for letter_id in seen.letter_ids), name
     names = "\n".join(str(path.relative_to(stack.home)) for path in stack.home.rglob("*"))
