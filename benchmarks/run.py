@@ -142,7 +142,7 @@ def letter_parts(results: dict[str, Any], parts: set[int], repeat: int) -> None:
     """Parts 1 and 2, in this process, in turns; each figure the median of its rounds' medians.
 
     This machine's speed moves by a third or more from one minute to the next: measured one after the other, the
-    two parts' ratio moved with it (32x and 24x in two runs of the same code an hour apart)."""
+    two parts' ratio moved with it (32x and 24x in two runs of the same code a quarter of an hour apart)."""
     from benchmarks.letters import render_and_sign, sample_letter
 
     rounds: dict[str, list[dict[str, float]]] = {"1_render_sign": [], "2_peer": []}
