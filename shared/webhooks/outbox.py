@@ -89,7 +89,7 @@ def add_deliveries(session: Session, *, letter_id: uuid.UUID, event_type: str, a
     number are used, and no status change alters them. listened: ANY_LISTENING for the letter's village, as the
     caller's own statement in this transaction read it; False spares the lookup of endpoints (most villages have
     none), None has it made. The new deliveries' ids."""
-    if event_type not in LETTER_EVENTS or listened is False:
+    if not heard_by_webhooks(event_type) or listened is False:
         return []
     webhook_event, status = LETTER_EVENTS[event_type]
     if letter is None:
